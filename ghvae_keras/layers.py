@@ -1,0 +1,414 @@
+"""Building blocks of one GHVAE module, written in `keras.ops` only.
+
+A module k maps level-(k-1) features to level-k features (half the spatial
+size) and back, and owns the temporal parts (core, prior, posterior,
+predictor) that are used while it is the top active module.
+
+Reference: Wu et al., "Greedy Hierarchical Variational Autoencoders for
+Large-Scale Video Prediction", CVPR 2021 (arXiv:2103.04174).
+"""
+
+import keras
+from keras import ops
+
+_PACKAGE = "ghvae_keras"
+# Bounds on log-variances keep exp() finite early in training, when the heads
+# can output large values.
+_LOG_VAR_MIN, _LOG_VAR_MAX = -10.0, 6.0
+
+
+def _conv(filters, kernel_size=3, strides=1, name=None, **kwargs):
+    return keras.layers.Conv2D(
+        filters, kernel_size, strides=strides, padding="same", name=name, **kwargs
+    )
+
+
+def _with_channels(shape, channels):
+    return tuple(shape[:-1]) + (channels,)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ResidualBlock(keras.layers.Layer):
+    """Two 3×3 convolutions with SiLU, added to the input.
+
+    Args:
+        filters: channels of the input and output.
+    """
+
+    def __init__(self, filters, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.conv_a = _conv(filters, name="conv_a")
+        self.conv_b = _conv(filters, name="conv_b")
+
+    def build(self, input_shape):
+        self.conv_a.build(input_shape)
+        self.conv_b.build(_with_channels(input_shape, self.filters))
+
+    def call(self, x):
+        y = self.conv_a(ops.silu(x))
+        return x + self.conv_b(ops.silu(y))
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class Encoder(keras.layers.Layer):
+    """Level k-1 → level k: a stride-2 convolution and residual blocks.
+
+    Args:
+        filters: channels of the level-k features.
+        num_blocks: residual blocks after the downsampling.
+    """
+
+    def __init__(self, filters, num_blocks=1, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.num_blocks = num_blocks
+        self.down = _conv(filters, 4, strides=2, name="down")
+        self.blocks = [
+            ResidualBlock(filters, name=f"block_{i}") for i in range(num_blocks)
+        ]
+
+    def build(self, input_shape):
+        self.down.build(input_shape)
+        shape = self.down.compute_output_shape(input_shape)
+        for block in self.blocks:
+            block.build(shape)
+
+    def call(self, x):
+        x = ops.silu(self.down(x))
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return self.down.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "num_blocks": self.num_blocks,
+        }
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class Decoder(keras.layers.Layer):
+    """Level k → level k-1: ×2 upsampling, fused with a skip input.
+
+    The skip is the level-(k-1) representation of the last observed frame
+    (pixels for module 1). It carries the static background, so the
+    upsampling path only has to say what changes.
+
+    Args:
+        filters: hidden channels.
+        output_channels: channels of the level-(k-1) output (3 for pixels).
+        num_blocks: residual blocks after the fusion.
+        output_activation: `"sigmoid"` for pixels in [0, 1], or `None`.
+    """
+
+    def __init__(
+        self, filters, output_channels, num_blocks=1, output_activation=None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.output_channels = output_channels
+        self.num_blocks = num_blocks
+        self.output_activation = output_activation
+        self.up = keras.layers.UpSampling2D(2, name="up")
+        self.up_conv = _conv(filters, name="up_conv")
+        self.fuse = _conv(filters, name="fuse")
+        self.blocks = [
+            ResidualBlock(filters, name=f"block_{i}") for i in range(num_blocks)
+        ]
+        self.out = _conv(output_channels, activation=output_activation, name="out")
+
+    def build(self, features_shape, skip_shape):
+        up_shape = self.up.compute_output_shape(features_shape)
+        self.up_conv.build(up_shape)
+        self.fuse.build(_with_channels(skip_shape, self.filters + skip_shape[-1]))
+        hidden_shape = _with_channels(skip_shape, self.filters)
+        for block in self.blocks:
+            block.build(hidden_shape)
+        self.out.build(hidden_shape)
+
+    def call(self, features, skip):
+        x = ops.silu(self.up_conv(self.up(features)))
+        x = ops.silu(self.fuse(ops.concatenate([x, skip], axis=-1)))
+        for block in self.blocks:
+            x = block(x)
+        return self.out(x)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "output_channels": self.output_channels,
+            "num_blocks": self.num_blocks,
+            "output_activation": self.output_activation,
+        }
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class TemporalCore(keras.layers.Layer):
+    """A ConvLSTM cell over time at one level, conditioned on the action.
+
+    The action of step t is broadcast over space and concatenated to the
+    features of frame t. Call it once per time step.
+
+    Args:
+        filters: channels of the hidden and cell state.
+        action_dim: size of an action, or `None` for action-free video.
+        kernel_size: size of the gate convolution.
+    """
+
+    def __init__(self, filters, action_dim=None, kernel_size=3, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.action_dim = action_dim
+        self.kernel_size = kernel_size
+        # A forget-gate bias of 1 lets the state persist from the start.
+        bias = [0.0] * filters + [1.0] * filters + [0.0] * (2 * filters)
+        self.gates = _conv(
+            4 * filters,
+            kernel_size,
+            name="gates",
+            bias_initializer=keras.initializers.Constant(bias),
+        )
+
+    def build(self, features_shape, action_shape=None, state_shape=None):
+        channels = features_shape[-1] + (self.action_dim or 0) + self.filters
+        self.gates.build(_with_channels(features_shape, channels))
+
+    def initial_state(self, features):
+        zeros = ops.zeros_like(features[..., :1]) * ops.zeros((self.filters,))
+        return zeros, zeros
+
+    def call(self, features, action=None, state=None):
+        if state is None:
+            state = self.initial_state(features)
+        hidden, cell = state
+        parts = [features]
+        if self.action_dim:
+            parts.append(ops.ones_like(features[..., :1]) * action[:, None, None, :])
+        parts.append(hidden)
+        gates = self.gates(ops.concatenate(parts, axis=-1))
+        i, f, o, g = ops.split(gates, 4, axis=-1)
+        cell = ops.sigmoid(f) * cell + ops.sigmoid(i) * ops.tanh(g)
+        hidden = ops.sigmoid(o) * ops.tanh(cell)
+        return hidden, (hidden, cell)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "action_dim": self.action_dim,
+            "kernel_size": self.kernel_size,
+        }
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class GaussianHead(keras.layers.Layer):
+    """A diagonal Gaussian over a spatial latent, used as prior and posterior.
+
+    `call` returns `(mean, log_var)`; `sample` draws z from them. In
+    `"sample"` mode `z = mean + std * noise`, with `noise` given by the caller
+    (so that it can come from the input pipeline, which differs per replica)
+    or drawn from the layer's own seed generator. In `"mode"` mode `z = mean`,
+    which makes outputs deterministic.
+
+    Args:
+        latent_channels: channels of z.
+        hidden_channels: channels of the hidden convolution.
+        mode: `"sample"` or `"mode"`.
+        seed: seed of the layer's generator, used when no noise is given.
+    """
+
+    def __init__(self, latent_channels, hidden_channels, mode="sample", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("sample", "mode"):
+            raise ValueError(f"mode must be 'sample' or 'mode', got {mode!r}")
+        self.latent_channels = latent_channels
+        self.hidden_channels = hidden_channels
+        self.mode = mode
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.hidden = _conv(hidden_channels, name="hidden")
+        self.stats = _conv(2 * latent_channels, name="stats")
+
+    def build(self, input_shape):
+        self.hidden.build(input_shape)
+        self.stats.build(_with_channels(input_shape, self.hidden_channels))
+
+    def call(self, features):
+        """Returns `(mean, log_var)` of the Gaussian."""
+        stats = self.stats(ops.silu(self.hidden(features)))
+        mean, log_var = ops.split(stats, 2, axis=-1)
+        return mean, ops.clip(log_var, _LOG_VAR_MIN, _LOG_VAR_MAX)
+
+    def sample(self, mean, log_var, noise=None):
+        """Draws z; `noise` (standard normal, like `mean`) is drawn if omitted."""
+        if self.mode == "mode":
+            return mean
+        if noise is None:
+            noise = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return mean + ops.exp(0.5 * log_var) * noise
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "latent_channels": self.latent_channels,
+            "hidden_channels": self.hidden_channels,
+            "mode": self.mode,
+            "seed": self.seed,
+        }
+
+
+def gaussian_kl(mean_q, log_var_q, mean_p, log_var_p):
+    """KL(q ‖ p) of diagonal Gaussians, summed over all but the batch axis."""
+    kl = 0.5 * (
+        log_var_p
+        - log_var_q
+        + (ops.exp(log_var_q) + ops.square(mean_q - mean_p)) / ops.exp(log_var_p)
+        - 1.0
+    )
+    return ops.sum(ops.reshape(kl, (ops.shape(kl)[0], -1)), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class Predictor(keras.layers.Layer):
+    """(core state, z) → change of the level features from frame t to t+1.
+
+    The last convolution starts at zero, so an untrained predictor repeats the
+    current frame: training starts from the copy-last-frame baseline.
+
+    Args:
+        filters: channels of the level features (and of the output).
+        num_blocks: residual blocks.
+    """
+
+    def __init__(self, filters, num_blocks=1, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.num_blocks = num_blocks
+        self.inp = _conv(filters, name="inp")
+        self.blocks = [
+            ResidualBlock(filters, name=f"block_{i}") for i in range(num_blocks)
+        ]
+        self.out = _conv(filters, kernel_initializer="zeros", name="out")
+
+    def build(self, state_shape, latent_shape):
+        self.inp.build(_with_channels(state_shape, state_shape[-1] + latent_shape[-1]))
+        hidden_shape = _with_channels(state_shape, self.filters)
+        for block in self.blocks:
+            block.build(hidden_shape)
+        self.out.build(hidden_shape)
+
+    def call(self, state, latent):
+        x = ops.silu(self.inp(ops.concatenate([state, latent], axis=-1)))
+        for block in self.blocks:
+            x = block(x)
+        return self.out(ops.silu(x))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "num_blocks": self.num_blocks,
+        }
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class GHVAEModule(keras.layers.Layer):
+    """One GHVAE module: encoder, decoder, temporal core, prior, posterior
+    and predictor at one level of the hierarchy.
+
+    The encoder and decoder are used whenever the module is active; the
+    temporal parts only while the module is the top active one (or at every
+    level in the end-to-end hierarchical-VAE baseline).
+
+    Args:
+        filters: channels of this module's level features.
+        output_channels: channels of the level below (3 for module 1).
+        latent_channels: channels of the spatial latent z.
+        action_dim: size of an action, or `None` for action-free video.
+        num_blocks: residual blocks per encoder, decoder and predictor.
+        output_activation: the decoder's output activation (`"sigmoid"` for
+            the pixel decoder of module 1).
+        sampling: `"sample"` or `"mode"` for prior and posterior.
+        seed: seed of the prior's and posterior's generators.
+
+    Example:
+
+    >>> module = GHVAEModule(16, output_channels=3, latent_channels=4)
+    >>> module.build((None, 32, 32, 3))
+    >>> module.encoder(keras.ops.zeros((2, 32, 32, 3))).shape
+    TensorShape([2, 16, 16, 16])
+    """
+
+    def __init__(
+        self,
+        filters,
+        output_channels,
+        latent_channels,
+        action_dim=None,
+        num_blocks=1,
+        output_activation=None,
+        sampling="sample",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.output_channels = output_channels
+        self.latent_channels = latent_channels
+        self.action_dim = action_dim
+        self.num_blocks = num_blocks
+        self.output_activation = output_activation
+        self.sampling = sampling
+        self.seed = seed
+        self.encoder = Encoder(filters, num_blocks, name="encoder")
+        self.decoder = Decoder(
+            filters, output_channels, num_blocks, output_activation, name="decoder"
+        )
+        self.core = TemporalCore(filters, action_dim, name="core")
+        self.prior = GaussianHead(
+            latent_channels, filters, sampling, seed=seed, name="prior"
+        )
+        posterior_seed = None if seed is None else seed + 1
+        self.posterior = GaussianHead(
+            latent_channels, filters, sampling, seed=posterior_seed, name="posterior"
+        )
+        self.predictor = Predictor(filters, num_blocks, name="predictor")
+
+    def build(self, input_shape):
+        """`input_shape`: the level-(k-1) features, `(batch, H, W, C)`."""
+        features_shape = self.encoder.compute_output_shape(input_shape)
+        self.encoder.build(input_shape)
+        self.decoder.build(features_shape, input_shape)
+        action_shape = None if not self.action_dim else (None, self.action_dim)
+        self.core.build(features_shape, action_shape)
+        self.prior.build(features_shape)
+        self.posterior.build(_with_channels(features_shape, 2 * self.filters))
+        self.predictor.build(
+            features_shape, _with_channels(features_shape, self.latent_channels)
+        )
+
+    def call(self, inputs):
+        """Autoencodes level-(k-1) features (the skip is the input itself)."""
+        return self.decoder(self.encoder(inputs), inputs)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "output_channels": self.output_channels,
+            "latent_channels": self.latent_channels,
+            "action_dim": self.action_dim,
+            "num_blocks": self.num_blocks,
+            "output_activation": self.output_activation,
+            "sampling": self.sampling,
+            "seed": self.seed,
+        }

@@ -1,0 +1,446 @@
+"""GHVAE: a stack of GHVAE modules for action-conditioned video prediction."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from ghvae_keras.layers import GHVAEModule, gaussian_kl
+
+_LATENT_MODES = ("top", "all")
+
+
+@keras.saving.register_keras_serializable(package="ghvae_keras")
+class GHVAE(keras.Model):
+    """Greedy hierarchical VAE for video prediction.
+
+    Module k encodes level-(k-1) features to level k (half the size) and
+    decodes them back. With the first k modules active, the next frame is
+    predicted at level k by module k's temporal core, prior (or posterior, in
+    training) and predictor, then decoded to pixels through decoders k..1.
+    Greedy training fits module k with modules 1..k-1 frozen
+    (`ghvae_keras.training.fit_greedy`); all modules are used at test time.
+
+    Calling the model on `{"frames": [B, T, H, W, 3], "actions": [B, T-1, A]}`
+    (optionally with the noise of `noise_shapes(T - context_length)`) is the
+    training forward pass: it predicts frames `context_length + 1 .. T` from
+    the true previous frames, adds `reconstruction + beta * KL` with
+    `add_loss`, and returns `{"frames", "reconstruction", "kl"}`.
+
+    Args:
+        image_size: height and width of the frames; divisible by
+            `2 ** num_modules`.
+        module_channels: feature channels of each module; its length is the
+            number of modules K.
+        latent_channels: channels of each module's spatial latent.
+        action_dim: size of an action, or `None` for action-free video.
+        context_length: context frames C seen before predicting (training).
+        horizon: default number of frames `predict_video` predicts.
+        beta: weight of the KL term.
+        num_blocks: residual blocks per encoder, decoder and predictor.
+        active_modules: the modules in use, 1..K (default K).
+        latents: `"top"` (GHVAE: only the top active module's prior,
+            posterior and core) or `"all"` (the end-to-end hierarchical-VAE
+            baseline: a latent at every active level).
+        sampling: `"sample"`, or `"mode"` to use latent means (deterministic).
+        seed: seed for the model's random generators.
+
+    Example:
+
+    >>> model = GHVAE(image_size=32, module_channels=(8, 16), action_dim=4)
+    >>> video = model.predict_video(np.zeros((1, 2, 32, 32, 3)),
+    ...                             np.zeros((1, 11, 4)), horizon=10)
+    >>> video.shape
+    (1, 1, 10, 32, 32, 3)
+
+    Reference: Wu et al., "Greedy Hierarchical Variational Autoencoders for
+    Large-Scale Video Prediction", CVPR 2021 (arXiv:2103.04174).
+    """
+
+    def __init__(
+        self,
+        image_size=64,
+        module_channels=(32, 64, 96, 128),
+        latent_channels=8,
+        action_dim=None,
+        context_length=2,
+        horizon=10,
+        beta=1e-4,
+        num_blocks=1,
+        active_modules=None,
+        latents="top",
+        sampling="sample",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        module_channels = tuple(int(c) for c in module_channels)
+        if not module_channels:
+            raise ValueError("module_channels must name at least one module")
+        if image_size % 2 ** len(module_channels):
+            raise ValueError(
+                f"image_size={image_size} must be divisible by "
+                f"2 ** {len(module_channels)} (one halving per module)"
+            )
+        if context_length < 1:
+            raise ValueError(f"context_length must be >= 1, got {context_length}")
+        if latents not in _LATENT_MODES:
+            raise ValueError(f"latents must be one of {_LATENT_MODES}, got {latents!r}")
+        self.image_size = image_size
+        self.module_channels = module_channels
+        self.latent_channels = latent_channels
+        self.action_dim = action_dim or None
+        self.context_length = context_length
+        self.horizon = horizon
+        self.beta = beta
+        self.num_blocks = num_blocks
+        self.latents = latents
+        self.sampling = sampling
+        self.seed = seed
+        self.active_modules = len(module_channels) if active_modules is None else active_modules
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.ghvae_modules = [
+            GHVAEModule(
+                filters,
+                output_channels=3 if k == 0 else module_channels[k - 1],
+                latent_channels=latent_channels,
+                action_dim=self.action_dim,
+                num_blocks=num_blocks,
+                output_activation="sigmoid" if k == 0 else None,
+                sampling=sampling,
+                seed=None if seed is None else seed + 2 * k + 1,
+                name=f"module_{k + 1}",
+            )
+            for k, filters in enumerate(module_channels)
+        ]
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+        # Every module exists from the start, so weights load into any stage.
+        self.build()
+
+    # -- structure -----------------------------------------------------------
+
+    @property
+    def num_modules(self):
+        return len(self.module_channels)
+
+    @property
+    def active_modules(self):
+        return self._active_modules
+
+    @active_modules.setter
+    def active_modules(self, value):
+        if not 1 <= value <= len(self.module_channels):
+            raise ValueError(
+                f"active_modules must be in 1..{len(self.module_channels)}, got {value}"
+            )
+        self._active_modules = int(value)
+
+    def latent_levels(self):
+        """Levels whose core, prior and posterior run (1-based)."""
+        k = self.active_modules
+        return list(range(1, k + 1)) if self.latents == "all" else [k]
+
+    def level_shape(self, level):
+        size = self.image_size // 2**level
+        channels = 3 if level == 0 else self.module_channels[level - 1]
+        return (size, size, channels)
+
+    def noise_shapes(self, steps):
+        """Shapes (without batch) of the noise inputs for `steps` predictions.
+
+        Feeding noise as an input (e.g. made in `tf.data`) is how replicas of
+        a distributed run draw different noise.
+        """
+        return {
+            f"noise_{level}": (steps,) + self.level_shape(level)[:2] + (self.latent_channels,)
+            for level in self.latent_levels()
+        }
+
+    def build(self, input_shape=None):
+        shape = (None,) + self.level_shape(0)
+        for module in self.ghvae_modules:
+            module.build(shape)
+            shape = module.encoder.compute_output_shape(shape)
+        self.built = True
+
+    def truncated(self, num_modules):
+        """A copy with the same weights and the first `num_modules` active."""
+        model = type(self).from_config({**self.get_config(), "active_modules": num_modules})
+        model.set_weights(self.get_weights())
+        return model
+
+    # -- shared pieces of training and rollout -------------------------------
+
+    def _encode(self, frames):
+        """Pixels → features at levels 0..k; frozen encoders pass no gradient."""
+        features = [frames]
+        for module in self.ghvae_modules[: self.active_modules]:
+            h = module.encoder(features[-1])
+            features.append(h if module.trainable else ops.stop_gradient(h))
+        return features
+
+    def _decode(self, top_features, skips, residuals):
+        """Level-k features → pixels through decoders k..1.
+
+        `skips[j]` are the level-j features of the last context frame;
+        `residuals[j]` (end-to-end baseline only) is added at level j.
+        """
+        x = top_features
+        for level in range(self.active_modules, 0, -1):
+            x = self.ghvae_modules[level - 1].decoder(x, skips[level - 1])
+            if level - 1 in residuals:
+                x = x + residuals[level - 1]
+        return x
+
+    def _predict_level(self, level, core_output, current, z):
+        """Level features of the next frame (a change of the current ones at
+        the top; a residual over the decoded features below it)."""
+        delta = self.ghvae_modules[level - 1].predictor(core_output, z)
+        return current + delta if level == self.active_modules else delta
+
+    def _split_predictions(self, per_level):
+        top = per_level[self.active_modules]
+        residuals = {l: v for l, v in per_level.items() if l != self.active_modules}
+        return top, residuals
+
+    # -- training forward pass ------------------------------------------------
+
+    def call(self, inputs, training=False):
+        frames, actions = self._unpack_training_inputs(inputs)
+        batch = ops.shape(frames)[0]
+        steps = frames.shape[1]
+        context = self.context_length
+        predicted_steps = steps - context
+
+        flat = self._encode(ops.reshape(frames, (-1,) + self.level_shape(0)))
+        features = [
+            ops.reshape(f, (batch, steps) + self.level_shape(level))
+            for level, f in enumerate(flat)
+        ]
+
+        states = {level: None for level in self.latent_levels()}
+        predictions = {level: [] for level in self.latent_levels()}
+        kl = 0.0
+        for t in range(steps - 1):
+            action = None if actions is None else actions[:, t]
+            for level in self.latent_levels():
+                module = self.ghvae_modules[level - 1]
+                out, states[level] = module.core(features[level][:, t], action, states[level])
+                if t < context - 1:
+                    continue
+                posterior = module.posterior(
+                    ops.concatenate([out, features[level][:, t + 1]], axis=-1)
+                )
+                noise = inputs.get(f"noise_{level}")
+                if noise is not None:
+                    noise = noise[:, t - context + 1]
+                z = module.posterior.sample(*posterior, noise)
+                kl = kl + gaussian_kl(*posterior, *module.prior(out))
+                current = features[level][:, t] if level == self.active_modules else None
+                predictions[level].append(self._predict_level(level, out, current, z))
+
+        def merge_time(tensors):
+            stacked = ops.stack(tensors, axis=1)
+            return ops.reshape(stacked, (-1,) + tuple(stacked.shape[2:]))
+
+        top, residuals = self._split_predictions(
+            {level: merge_time(p) for level, p in predictions.items()}
+        )
+        skips = [
+            merge_time([features[level][:, context - 1]] * predicted_steps)
+            for level in range(self.active_modules)
+        ]
+        predicted = ops.reshape(
+            self._decode(top, skips, residuals),
+            (batch, predicted_steps) + self.level_shape(0),
+        )
+        targets = frames[:, context:]
+        reconstruction = ops.mean(ops.square(predicted - targets), axis=(1, 2, 3, 4))
+        kl = kl / predicted_steps
+        self.add_loss(ops.mean(reconstruction) + self.beta * ops.mean(kl))
+        return {"frames": predicted, "reconstruction": reconstruction, "kl": kl}
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        self.reconstruction_tracker.update_state(y_pred["reconstruction"])
+        self.kl_tracker.update_state(y_pred["kl"])
+        return super().compute_metrics(x, y, y_pred, sample_weight)
+
+    def _unpack_training_inputs(self, inputs):
+        if not isinstance(inputs, dict) or "frames" not in inputs:
+            raise ValueError(
+                "GHVAE expects a dict {'frames': [B, T, H, W, 3], 'actions': "
+                f"[B, T-1, A]}}, got {type(inputs).__name__}"
+            )
+        frames = inputs["frames"]
+        actions = inputs.get("actions")
+        _check_shape("frames", frames.shape, (None, None) + self.level_shape(0))
+        steps = frames.shape[1]
+        if steps is not None and steps <= self.context_length:
+            raise ValueError(
+                f"frames has {steps} time steps; training needs more than "
+                f"context_length={self.context_length}"
+            )
+        self._check_actions(actions, None if steps is None else steps - 1, "T-1")
+        return frames, actions
+
+    def _check_actions(self, actions, length, length_name):
+        if self.action_dim is None:
+            if actions is not None:
+                raise ValueError(
+                    "actions were given to an action-free model (action_dim=None)"
+                )
+            return
+        if actions is None:
+            raise ValueError(
+                f"actions of shape [B, {length_name}, {self.action_dim}] are "
+                "required: the model is action-conditioned"
+            )
+        _check_shape(
+            "actions", tuple(actions.shape), (None, length, self.action_dim),
+            names=("B", length_name, "A"),
+        )
+
+    # -- prediction -----------------------------------------------------------
+
+    def rollout(self, context_frames, actions=None, noise=None, horizon=None):
+        """Predicts `horizon` frames autoregressively with the top prior.
+
+        A traceable function of tensors (used by `predict_video` and export):
+        `context_frames` `[B, C, H, W, 3]`, `actions` `[B, C + horizon - 1, A]`,
+        `noise` a dict shaped like `noise_shapes(horizon)` (drawn from the
+        model's generator when omitted). Returns `[B, horizon, H, W, 3]`.
+        """
+        horizon = self.horizon if horizon is None else horizon
+        noise = noise or {}
+        batch = ops.shape(context_frames)[0]
+        context = context_frames.shape[1]
+        flat = self._encode(ops.reshape(context_frames, (-1,) + self.level_shape(0)))
+        features = [
+            ops.reshape(f, (batch, context) + self.level_shape(level))
+            for level, f in enumerate(flat)
+        ]
+        skips = [features[level][:, -1] for level in range(self.active_modules)]
+
+        def action_at(t):
+            return None if actions is None else actions[:, t]
+
+        states = {level: None for level in self.latent_levels()}
+        for t in range(context - 1):
+            for level in self.latent_levels():
+                _, states[level] = self.ghvae_modules[level - 1].core(
+                    features[level][:, t], action_at(t), states[level]
+                )
+
+        current = [f[:, -1] for f in features]
+        frames = []
+        for step in range(horizon):
+            per_level = {}
+            for level in self.latent_levels():
+                module = self.ghvae_modules[level - 1]
+                out, states[level] = module.core(
+                    current[level], action_at(context - 1 + step), states[level]
+                )
+                level_noise = noise.get(f"noise_{level}")
+                if level_noise is not None:
+                    level_noise = level_noise[:, step]
+                z = module.prior.sample(*module.prior(out), level_noise)
+                per_level[level] = self._predict_level(level, out, current[level], z)
+            top, residuals = self._split_predictions(per_level)
+            frame = self._decode(top, skips, residuals)
+            frames.append(frame)
+            if step < horizon - 1:
+                current = self._encode(frame)
+        return ops.stack(frames, axis=1)
+
+    def predict_video(
+        self, context_frames, actions=None, horizon=None, num_samples=1, seed=None
+    ):
+        """Samples futures of a context clip.
+
+        Args:
+            context_frames: `[B, C, H, W, 3]` floats in [0, 1].
+            actions: `[B, C + horizon - 1, A]` for action-conditioned models.
+            horizon: frames to predict (default: the config's `horizon`).
+            num_samples: futures per clip.
+            seed: the same seed gives the same samples.
+
+        Returns:
+            numpy float32 `[B, num_samples, horizon, H, W, 3]` in [0, 1].
+        """
+        horizon = self.horizon if horizon is None else horizon
+        if not isinstance(horizon, (int, np.integer)) or horizon <= 0:
+            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+        if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
+            raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
+        context_frames = _float_array("context_frames", context_frames)
+        _check_shape(
+            "context_frames", context_frames.shape, (None, None) + self.level_shape(0),
+            names=("B", "C", "H", "W", "3"),
+        )
+        if context_frames.min() < 0.0 or context_frames.max() > 1.0:
+            raise ValueError(
+                "context_frames must be in [0, 1] (divide uint8 frames by 255); got "
+                f"values in [{context_frames.min():g}, {context_frames.max():g}]"
+            )
+        batch, context = context_frames.shape[:2]
+        if actions is not None:
+            actions = _float_array("actions", actions)
+        self._check_actions(actions, context + horizon - 1, "C + horizon - 1")
+        if actions is not None:
+            if actions.shape[0] != batch:
+                raise ValueError(
+                    f"actions has batch size {actions.shape[0]}, context_frames {batch}"
+                )
+            if not np.isfinite(actions).all():
+                raise ValueError("actions contain NaN or inf")
+            actions = np.repeat(actions, num_samples, axis=0)
+        context_frames = np.repeat(context_frames, num_samples, axis=0)
+
+        generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
+        noise = {
+            name: keras.random.normal((batch * num_samples,) + shape, seed=generator)
+            for name, shape in self.noise_shapes(horizon).items()
+        }
+        video = self.rollout(context_frames, actions, noise, horizon)
+        video = ops.convert_to_numpy(video).astype(np.float32)
+        return video.reshape((batch, num_samples, horizon) + self.level_shape(0))
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "image_size": self.image_size,
+            "module_channels": list(self.module_channels),
+            "latent_channels": self.latent_channels,
+            "action_dim": self.action_dim,
+            "context_length": self.context_length,
+            "horizon": self.horizon,
+            "beta": self.beta,
+            "num_blocks": self.num_blocks,
+            "active_modules": self.active_modules,
+            "latents": self.latents,
+            "sampling": self.sampling,
+            "seed": self.seed,
+        }
+
+
+def _float_array(name, value):
+    array = np.asarray(ops.convert_to_numpy(value))
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"{name} must be a float array, got dtype {array.dtype}")
+    return array.astype(np.float32, copy=False)
+
+
+def _check_shape(name, shape, expected, names=None):
+    """Raises a ValueError naming `name` unless `shape` matches `expected`
+    (`None` in `expected` matches any size)."""
+    shape = tuple(shape)
+    names = names or ("B", "T", "H", "W", "C")[: len(expected)]
+    wanted = "[" + ", ".join(
+        n if e is None or n == str(e) else f"{n}={e}" if n.isalpha() else f"{n} = {e}"
+        for n, e in zip(names, expected)
+    ) + "]"
+    if len(shape) != len(expected) or any(
+        e is not None and s is not None and s != e for s, e in zip(shape, expected)
+    ):
+        raise ValueError(f"{name} must have shape {wanted}, got {list(shape)}")
