@@ -1,0 +1,452 @@
+"""Greedy (module-by-module) and end-to-end training of GHVAE, resumable,
+under any `tf.distribute` strategy.
+
+Greedy stage k trains module k with modules 1..k-1 frozen; the end-to-end
+baseline trains every module at once with a latent at every level. Both write
+atomic checkpoints and resume from the last one, inside a stage too.
+
+Checkpoint directory layout::
+
+    checkpoint.json               pointer to the latest good checkpoint
+    ckpt-<phase>-<step>/          model.weights.h5 + optimizer.h5
+    <phase>.weights.h5            the weights at the end of each phase
+    config.json                   the model config
+
+where a phase is `stage_1` .. `stage_K` or `end_to_end`.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+
+import h5py
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ghvae_keras.model import GHVAE
+
+POINTER = "checkpoint.json"
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What `fit_greedy` and `fit_end_to_end` return.
+
+    Attributes:
+        model: the trained model (a rebuilt copy when the given model's
+            variables were not created under the strategy).
+        history: per phase, the Keras history of the run (metrics per
+            checkpoint interval).
+        resumed_from: `(phase, step)` of the checkpoint training resumed
+            from, or `None`.
+    """
+
+    model: GHVAE
+    history: dict
+    resumed_from: tuple | None = None
+
+
+def fit_greedy(
+    model,
+    train_data,
+    validation_data=None,
+    steps_per_stage=1000,
+    *,
+    strategy=None,
+    checkpoint_dir=None,
+    checkpoint_every=100,
+    optimizer=None,
+    stages=None,
+    noise_seed=0,
+    validation_steps=None,
+    verbose="auto",
+):
+    """Trains a GHVAE greedily: for k = 1..K, freeze modules < k, fit module k.
+
+    Args:
+        model: a `GHVAE`.
+        train_data: a `tf.data.Dataset` of `{"frames": [B, T, H, W, 3],
+            "actions": [B, T-1, A]}` with a fixed T (it is repeated).
+        validation_data: an optional dataset of the same form.
+        steps_per_stage: optimizer steps per stage (an int or one per stage).
+        strategy: a `tf.distribute.Strategy` (default: the current one).
+        checkpoint_dir: where checkpoints go; training resumes from it.
+        checkpoint_every: steps between checkpoints; divides each stage's steps.
+        optimizer: a callable returning a fresh Keras optimizer for each
+            stage (default: Adam with learning rate 1e-3).
+        stages: the stages to run, e.g. `[1, 2]` (default: all).
+        noise_seed: seed of the latent noise made in the input pipeline.
+        validation_steps: batches of `validation_data` per checkpoint interval.
+        verbose: passed to `Model.fit` (progress bar by default).
+
+    Returns:
+        A `TrainingResult`. The model ends with all modules active.
+
+    Raises:
+        NonFiniteLossError: a loss became NaN or infinite; the checkpoint
+            directory still holds the last good checkpoint.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    model = _under_strategy(model, strategy)
+    stages = list(stages or range(1, model.num_modules + 1))
+    steps = _per_phase(steps_per_stage, len(stages), "steps_per_stage")
+    phases = [(f"stage_{k}", k, n) for k, n in zip(stages, steps)]
+    return _run_phases(
+        model, phases, train_data, validation_data, strategy, checkpoint_dir,
+        checkpoint_every, optimizer, noise_seed, validation_steps, verbose,
+        latents="top",
+    )
+
+
+def fit_end_to_end(
+    model,
+    train_data,
+    validation_data=None,
+    steps=1000,
+    *,
+    strategy=None,
+    checkpoint_dir=None,
+    checkpoint_every=100,
+    optimizer=None,
+    noise_seed=0,
+    validation_steps=None,
+    verbose="auto",
+):
+    """Trains the hierarchical-VAE baseline: every module at once, with a
+    latent (core, prior, posterior, predictor) at every level.
+
+    The model's `latents` becomes `"all"`. Arguments are those of
+    `fit_greedy`, with `steps` in place of `steps_per_stage`.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    model = _under_strategy(model, strategy)
+    phases = [("end_to_end", None, steps)]
+    return _run_phases(
+        model, phases, train_data, validation_data, strategy, checkpoint_dir,
+        checkpoint_every, optimizer, noise_seed, validation_steps, verbose,
+        latents="all",
+    )
+
+
+def set_greedy_stage(model, stage):
+    """Activates modules 1..stage and makes only module `stage` trainable.
+
+    Recompile afterwards: Keras ignores a changed `trainable` until then.
+    """
+    model.active_modules = stage
+    for index, module in enumerate(model.ghvae_modules):
+        module.trainable = index == stage - 1
+
+
+def add_noise(dataset, model, seed, start=0):
+    """Adds the latent noise inputs of `model` to each batch of `dataset`.
+
+    The noise is a stateless function of `(seed, batch index)`, made before
+    the dataset is split across replicas, so every replica gets different
+    noise and a resumed run continues the sequence at `start`.
+    """
+    spec = dataset.element_spec["frames"]
+    steps = spec.shape[1]
+    if steps is None:
+        raise ValueError(
+            "training data must have a fixed sequence length T "
+            f"(frames spec {spec.shape}); batch fixed-length windows"
+        )
+    shapes = model.noise_shapes(steps - model.context_length)
+
+    def add(index, batch):
+        batch = dict(batch)
+        batch_size = tf.shape(batch["frames"])[:1]
+        for offset, (name, shape) in enumerate(sorted(shapes.items())):
+            batch[name] = tf.random.stateless_normal(
+                tf.concat([batch_size, shape], 0),
+                seed=tf.stack([tf.constant(seed + offset, tf.int64), index]),
+            )
+        return batch
+
+    return dataset.enumerate(start=start).map(add, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+class CheckpointManager:
+    """Atomic checkpoints of model weights and optimizer state.
+
+    A checkpoint is written to a temporary folder and renamed into place; only
+    then is the pointer file replaced (also by rename). A crash at any moment
+    leaves the pointer on a complete checkpoint.
+    """
+
+    def __init__(self, directory, write=True):
+        self.directory = directory
+        self.write = write
+        if write:
+            os.makedirs(directory, exist_ok=True)
+
+    def latest(self):
+        """The pointer's content (`phase`, `step`, `complete`, `path`) or None."""
+        path = os.path.join(self.directory, POINTER)
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return json.load(f)
+
+    def save(self, model, phase, step, complete, config):
+        if not self.write:
+            return
+        name = f"ckpt-{phase}-{step:08d}"
+        final = os.path.join(self.directory, name)
+        tmp = final + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        model.save_weights(os.path.join(tmp, "model.weights.h5"))
+        if model.optimizer is not None and model.optimizer.built:
+            _save_optimizer(model.optimizer, os.path.join(tmp, "optimizer.h5"))
+        _fsync_dir(tmp)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        if complete:
+            _atomic_copy(
+                os.path.join(final, "model.weights.h5"),
+                os.path.join(self.directory, f"{phase}.weights.h5"),
+            )
+        previous = self.latest()
+        _atomic_write_json(
+            os.path.join(self.directory, POINTER),
+            {"phase": phase, "step": step, "complete": complete, "path": name, "config": config},
+        )
+        if previous and previous["path"] != name:
+            shutil.rmtree(os.path.join(self.directory, previous["path"]), ignore_errors=True)
+
+    def restore(self, model, checkpoint, optimizer=True):
+        folder = os.path.join(self.directory, checkpoint["path"])
+        model.load_weights(os.path.join(folder, "model.weights.h5"))
+        optimizer_file = os.path.join(folder, "optimizer.h5")
+        if optimizer and os.path.exists(optimizer_file):
+            _load_optimizer(model, optimizer_file)
+
+
+def _run_phases(
+    model, phases, train_data, validation_data, strategy, checkpoint_dir,
+    checkpoint_every, optimizer, noise_seed, validation_steps, verbose, latents,
+):
+    config = _comparable_config(model, latents)
+    manager = None
+    if checkpoint_dir is not None:
+        manager = CheckpointManager(checkpoint_dir, write=_is_chief(strategy))
+        if manager.write:
+            _atomic_write_json(
+                os.path.join(checkpoint_dir, "config.json"),
+                {**model.get_config(), "latents": latents},
+            )
+    checkpoint = manager.latest() if manager else None
+    start_index, start_step = 0, 0
+    if checkpoint:
+        if checkpoint["config"] != config:
+            raise ValueError(
+                f"checkpoint in {checkpoint_dir} was written for another model "
+                f"config:\n  checkpoint: {checkpoint['config']}\n  model:      {config}"
+            )
+        names = [name for name, _, _ in phases]
+        if checkpoint["phase"] not in names:
+            raise ValueError(
+                f"checkpoint in {checkpoint_dir} is of phase {checkpoint['phase']!r}, "
+                f"not one of {names}; use another checkpoint_dir"
+            )
+        start_index = names.index(checkpoint["phase"])
+        start_step = checkpoint["step"]
+        if checkpoint["complete"]:
+            start_index, start_step = start_index + 1, 0
+    resumed_from = (checkpoint["phase"], checkpoint["step"]) if checkpoint else None
+
+    model.latents = latents
+    history = {}
+    for index, (phase, stage, steps) in enumerate(phases):
+        if index < start_index:
+            continue
+        interval = min(checkpoint_every, steps)
+        if steps % interval:
+            raise ValueError(
+                f"{phase}: steps ({steps}) must be a multiple of checkpoint_every ({interval})"
+            )
+        if stage is None:
+            model.active_modules = model.num_modules
+            for module in model.ghvae_modules:
+                module.trainable = True
+        else:
+            set_greedy_stage(model, stage)
+        with strategy.scope():
+            model.compile(optimizer=optimizer() if optimizer else keras.optimizers.Adam(1e-3))
+            model.optimizer.build(model.trainable_variables)
+        first_step = 0
+        if index == start_index and checkpoint is not None:
+            manager.restore(model, checkpoint, optimizer=not checkpoint["complete"])
+            first_step = start_step
+        if first_step >= steps:
+            continue
+        history[phase] = _fit_phase(
+            model, phase, steps, interval, first_step, train_data, validation_data,
+            noise_seed + 1000 * index, validation_steps, verbose, manager, config,
+        )
+    if checkpoint is not None and start_index >= len(phases):
+        manager.restore(model, checkpoint, optimizer=False)  # all phases were done
+    model.active_modules = model.num_modules
+    for module in model.ghvae_modules:
+        module.trainable = True
+    return TrainingResult(model, history, resumed_from)
+
+
+def _fit_phase(
+    model, phase, steps, interval, first_step, train_data, validation_data,
+    seed, validation_steps, verbose, manager, config,
+):
+    train = add_noise(train_data.repeat(), model, seed, start=first_step)
+    validation = None
+    if validation_data is not None:
+        validation = add_noise(validation_data, model, seed + 500)
+        if validation_steps is not None:
+            validation = validation.repeat()
+    guard = _CheckpointEachInterval(manager, phase, interval, steps, config)
+    fit = model.fit(
+        train,
+        validation_data=validation,
+        validation_steps=validation_steps,
+        steps_per_epoch=interval,
+        epochs=steps // interval,
+        initial_epoch=first_step // interval,
+        callbacks=[guard],
+        shuffle=False,  # the dataset shuffles, not Keras
+        verbose=verbose,
+    )
+    if guard.bad_loss is not None:
+        kept = manager.latest() if manager else None
+        where = (
+            f"the last good checkpoint ({kept['phase']} step {kept['step']}) is kept in "
+            f"{manager.directory}"
+            if kept else "no checkpoint was written"
+        )
+        raise NonFiniteLossError(
+            f"{phase}: loss became {guard.bad_loss} at step {guard.bad_step}; "
+            f"training stopped and {where}"
+        )
+    return fit.history
+
+
+class _CheckpointEachInterval(keras.callbacks.Callback):
+    """Saves a checkpoint at the end of each interval; stops on a bad loss."""
+
+    def __init__(self, manager, phase, interval, steps, config):
+        super().__init__()
+        self.manager = manager
+        self.phase = phase
+        self.interval = interval
+        self.steps = steps
+        self.config = config
+        self.epoch = 0
+        self.bad_loss = None
+        self.bad_step = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float((logs or {}).get("loss", 0.0))
+        if not math.isfinite(loss) and self.bad_loss is None:
+            self.bad_loss = loss
+            self.bad_step = self.epoch * self.interval + batch + 1
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.bad_loss is not None or self.manager is None:
+            return
+        step = (epoch + 1) * self.interval
+        self.manager.save(self.model, self.phase, step, step >= self.steps, self.config)
+
+
+def _under_strategy(model, strategy):
+    """The model itself if its variables belong to `strategy`, else a copy
+    built in its scope (Keras needs variables created under the strategy)."""
+    if strategy.extended.variable_created_in_scope(model.weights[0].value):
+        return model
+    with strategy.scope():
+        copy = GHVAE.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _is_chief(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return not has_chief and resolver.task_type == "worker" and resolver.task_id == 0
+
+
+def _comparable_config(model, latents):
+    config = dict(model.get_config())
+    for key in ("name", "trainable", "active_modules", "latents"):
+        config.pop(key, None)
+    config["latents"] = latents
+    return json.loads(json.dumps(config))
+
+
+def _per_phase(value, count, name):
+    values = [value] * count if isinstance(value, int) else list(value)
+    if len(values) != count or any(v <= 0 for v in values):
+        raise ValueError(f"{name} must be a positive int or {count} positive ints, got {value!r}")
+    return values
+
+
+def _save_optimizer(optimizer, path):
+    with h5py.File(path, "w") as f:
+        for index, variable in enumerate(optimizer.variables):
+            dataset = f.create_dataset(f"{index:05d}", data=keras.ops.convert_to_numpy(variable))
+            dataset.attrs["name"] = variable.path
+
+
+def _load_optimizer(model, path):
+    variables = model.optimizer.variables
+    with h5py.File(path, "r") as f:
+        keys = sorted(f.keys())
+        if len(keys) != len(variables):
+            raise ValueError(
+                f"{path} holds {len(keys)} optimizer variables, the optimizer has {len(variables)}"
+            )
+        for key, variable in zip(keys, variables):
+            value = np.asarray(f[key])
+            if tuple(value.shape) != tuple(variable.shape):
+                raise ValueError(
+                    f"{path}: optimizer variable {f[key].attrs['name']} has shape "
+                    f"{value.shape}, expected {tuple(variable.shape)}"
+                )
+            variable.assign(value)
+
+
+def _atomic_write_json(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _atomic_copy(source, destination):
+    tmp = destination + ".tmp"
+    shutil.copyfile(source, tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, destination)
+
+
+def _fsync_dir(folder):
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name), "rb") as f:
+            os.fsync(f.fileno())

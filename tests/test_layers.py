@@ -1,0 +1,108 @@
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from ghvae_keras import layers
+
+
+def _roundtrip(layer):
+    config = layer.get_config()
+    clone = type(layer).from_config(config)
+    assert clone.get_config() == config
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert type(restored) is type(layer)
+    assert restored.get_config() == config
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        layers.ResidualBlock(8),
+        layers.Encoder(8, num_blocks=2),
+        layers.Decoder(8, 3, output_activation="sigmoid"),
+        layers.TemporalCore(8, action_dim=4, kernel_size=5),
+        layers.GaussianHead(2, 8, mode="mode", seed=3),
+        layers.Predictor(8, num_blocks=2),
+        layers.GHVAEModule(8, 3, 2, action_dim=4, output_activation="sigmoid", seed=1),
+    ],
+    ids=lambda layer: type(layer).__name__,
+)
+def test_config_roundtrip(layer):
+    _roundtrip(layer)
+
+
+def test_encoder_decoder_shapes():
+    encoder, decoder = layers.Encoder(8), layers.Decoder(8, 3, output_activation="sigmoid")
+    x = np.random.rand(2, 16, 16, 3).astype("float32")
+    h = encoder(x)
+    assert tuple(h.shape) == (2, 8, 8, 8)
+    y = ops.convert_to_numpy(decoder(h, x))
+    assert y.shape == (2, 16, 16, 3)
+    assert 0.0 <= y.min() and y.max() <= 1.0
+
+
+@pytest.mark.parametrize("action_dim", [None, 4])
+def test_temporal_core_steps(action_dim):
+    core = layers.TemporalCore(6, action_dim=action_dim)
+    features = np.random.rand(2, 4, 4, 5).astype("float32")
+    action = None if action_dim is None else np.ones((2, action_dim), "float32")
+    out, state = core(features, action)
+    assert tuple(out.shape) == (2, 4, 4, 6)
+    out2, _ = core(features, action, state)
+    assert not np.allclose(ops.convert_to_numpy(out), ops.convert_to_numpy(out2))
+
+
+def test_temporal_core_uses_actions():
+    core = layers.TemporalCore(6, action_dim=2)
+    features = np.random.rand(2, 4, 4, 5).astype("float32")
+    a, _ = core(features, np.zeros((2, 2), "float32"))
+    b, _ = core(features, np.ones((2, 2), "float32"))
+    assert not np.allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b))
+
+
+def test_gaussian_head_modes():
+    features = np.random.rand(2, 4, 4, 8).astype("float32")
+    head = layers.GaussianHead(3, 8, seed=1)
+    mean, log_var = head(features)
+    noise = np.random.randn(2, 4, 4, 3).astype("float32")
+    z = head.sample(mean, log_var, noise)
+    expected = ops.convert_to_numpy(mean) + np.exp(0.5 * ops.convert_to_numpy(log_var)) * noise
+    np.testing.assert_allclose(ops.convert_to_numpy(z), expected, rtol=1e-6, atol=1e-6)
+    drawn_a = ops.convert_to_numpy(head.sample(mean, log_var))
+    drawn_b = ops.convert_to_numpy(head.sample(mean, log_var))
+    assert not np.allclose(drawn_a, drawn_b)
+
+    deterministic = layers.GaussianHead(3, 8, mode="mode")
+    mean, log_var = deterministic(features)
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(deterministic.sample(mean, log_var)), ops.convert_to_numpy(mean)
+    )
+    with pytest.raises(ValueError, match="mode"):
+        layers.GaussianHead(3, 8, mode="median")
+
+
+def test_gaussian_kl_against_hand_value():
+    zeros = np.zeros((1, 1, 1, 2), "float32")
+    assert float(layers.gaussian_kl(zeros, zeros, zeros, zeros)[0]) == 0.0
+    # KL(N(1, e^0) || N(0, e^{log 4})) per dim = 0.5 * (log 4 - 0 + (1 + 1) / 4 - 1)
+    mean_q, log_var_q = np.ones_like(zeros), zeros
+    mean_p, log_var_p = zeros, np.full_like(zeros, np.log(4.0))
+    per_dim = 0.5 * (np.log(4.0) + 2.0 / 4.0 - 1.0)
+    kl = float(layers.gaussian_kl(mean_q, log_var_q, mean_p, log_var_p)[0])
+    assert kl == pytest.approx(2 * per_dim, rel=1e-6)
+
+
+def test_untrained_predictor_outputs_zero():
+    predictor = layers.Predictor(8)
+    out = predictor(np.random.rand(2, 4, 4, 8).astype("float32"), np.random.rand(2, 4, 4, 2).astype("float32"))
+    assert not np.any(ops.convert_to_numpy(out))
+
+
+def test_module_build_creates_every_part():
+    module = layers.GHVAEModule(8, 3, 2, action_dim=4)
+    module.build((None, 16, 16, 3))
+    for part in ("encoder", "decoder", "core", "prior", "posterior", "predictor"):
+        assert getattr(module, part).built, part
+        assert getattr(module, part).weights, part
+    assert tuple(module(np.zeros((1, 16, 16, 3), "float32")).shape) == (1, 16, 16, 3)

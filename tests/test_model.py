@@ -1,0 +1,183 @@
+import keras
+import numpy as np
+import pytest
+from conftest import TINY, make_clips
+from keras import ops
+
+from ghvae_keras import GHVAE
+
+
+def _weights_equal(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))
+
+
+def test_config_roundtrip(tiny_config):
+    model = GHVAE(**tiny_config, beta=1e-3, latents="all", active_modules=1)
+    config = model.get_config()
+    assert GHVAE.from_config(config).get_config() == config
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
+    assert isinstance(restored, GHVAE) and restored.get_config() == config
+
+
+@pytest.mark.parametrize("action_dim", [None, 3])
+def test_forward_and_prediction_shapes(action_dim):
+    model = GHVAE(**TINY, action_dim=action_dim, seed=1)
+    clips = make_clips(batch=2, steps=6, action_dim=action_dim)
+    out = model(clips, training=True)
+    assert tuple(out["frames"].shape) == (2, 4, 16, 16, 3)
+    assert tuple(out["reconstruction"].shape) == (2,) and tuple(out["kl"].shape) == (2,)
+    assert len(model.losses) == 1 and np.isfinite(float(model.losses[0]))
+    actions = None if action_dim is None else clips["actions"][:, :4]
+    video = model.predict_video(clips["frames"][:, :2], actions, horizon=3, num_samples=2)
+    assert video.shape == (2, 2, 3, 16, 16, 3) and video.dtype == np.float32
+    assert video.min() >= 0.0 and video.max() <= 1.0
+
+
+def test_same_seed_same_samples(tiny_config):
+    model = GHVAE(**tiny_config)
+    clips = make_clips(batch=1)
+    context, actions = clips["frames"][:, :2], clips["actions"][:, :4]
+    # A trained-looking prior: make the samples depend on the noise.
+    for module in model.ghvae_modules:
+        kernel = module.predictor.out.kernel
+        kernel.assign(np.random.default_rng(0).normal(0, 0.3, kernel.shape).astype("float32"))
+    a = model.predict_video(context, actions, horizon=3, num_samples=3, seed=5)
+    b = model.predict_video(context, actions, horizon=3, num_samples=3, seed=5)
+    c = model.predict_video(context, actions, horizon=3, num_samples=3, seed=6)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert not np.allclose(a[0, 0], a[0, 1]), "samples of one clip should differ"
+
+
+def test_weights_h5_roundtrip_is_exact(tiny_config, tmp_path):
+    model = GHVAE(**tiny_config)
+    path = str(tmp_path / "model.weights.h5")
+    model.save_weights(path)
+    restored = GHVAE.from_config(model.get_config())
+    restored.load_weights(path)
+    assert _weights_equal(model, restored)
+    clips = make_clips(batch=1)
+    a = model.predict_video(clips["frames"][:, :2], clips["actions"][:, :4], horizon=3, seed=1)
+    b = restored.predict_video(clips["frames"][:, :2], clips["actions"][:, :4], horizon=3, seed=1)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_truncation_keeps_weights(tiny_config):
+    model = GHVAE(**tiny_config)
+    small = model.truncated(1)
+    assert small.active_modules == 1 and small.num_modules == 2
+    assert _weights_equal(model, small)
+    clips = make_clips(batch=1)
+    model.active_modules = 1
+    a = model.predict_video(clips["frames"][:, :2], clips["actions"][:, :3], horizon=2, seed=3)
+    b = small.predict_video(clips["frames"][:, :2], clips["actions"][:, :3], horizon=2, seed=3)
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="active_modules must be in 1..2"):
+        model.truncated(3)
+
+
+def test_active_modules_change_the_path(tiny_config):
+    model = GHVAE(**tiny_config, sampling="mode")
+    for module in model.ghvae_modules:  # make every module do something
+        kernel = module.predictor.out.kernel
+        kernel.assign(np.full(kernel.shape, 0.05, "float32"))
+    clips = make_clips(batch=1)
+    two = model.predict_video(clips["frames"][:, :2], clips["actions"][:, :3], horizon=2)
+    one = model.truncated(1).predict_video(clips["frames"][:, :2], clips["actions"][:, :3], horizon=2)
+    assert not np.allclose(one, two)
+
+
+def test_end_to_end_latents_use_every_level(tiny_config):
+    clips = make_clips(batch=2)
+    top = GHVAE(**tiny_config)
+    everything = GHVAE(**tiny_config, latents="all")
+    everything.set_weights(top.get_weights())
+    assert top.latent_levels() == [2] and everything.latent_levels() == [1, 2]
+    assert set(everything.noise_shapes(3)) == {"noise_1", "noise_2"}
+    assert everything.noise_shapes(3)["noise_1"] == (3, 8, 8, 2)
+    kl_top = ops.convert_to_numpy(top(clips)["kl"])
+    kl_all = ops.convert_to_numpy(everything(clips)["kl"])
+    assert np.all(kl_all > kl_top)
+
+
+def test_noise_input_is_used(tiny_config):
+    model = GHVAE(**tiny_config)
+    clips = make_clips(batch=2)
+    shape = (2,) + model.noise_shapes(3)["noise_2"]
+    a = model({**clips, "noise_2": np.zeros(shape, "float32")})
+    b = model({**clips, "noise_2": np.zeros(shape, "float32")})
+    np.testing.assert_array_equal(ops.convert_to_numpy(a["kl"]), ops.convert_to_numpy(b["kl"]))
+
+
+# -- bad input: a ValueError naming the argument and the expected shape --------
+
+
+@pytest.fixture
+def model(tiny_config):
+    return GHVAE(**tiny_config)
+
+
+@pytest.fixture
+def clips():
+    return make_clips(batch=2, steps=5)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c, a: (c[0], a), r"context_frames must have shape \[B, C, H=16, W=16, 3\]"),
+        (lambda c, a: (c[..., :1], a), r"context_frames must have shape .*got \[2, 2, 16, 16, 1\]"),
+        (lambda c, a: (c[:, :, :8], a), r"context_frames must have shape .*got \[2, 2, 8, 16, 3\]"),
+        (lambda c, a: ((c * 255).astype("uint8"), a), "context_frames must be a float array"),
+        (lambda c, a: (c * 255, a), r"context_frames must be in \[0, 1\]"),
+        (lambda c, a: (c, None), r"actions of shape \[B, C \+ horizon - 1, 3\] are required"),
+        (lambda c, a: (c, a[..., :2]), r"actions must have shape \[B, C \+ horizon - 1 = 4, A=3\]"),
+        (lambda c, a: (c, a[:, :3]), r"actions must have shape .*got \[2, 3, 3\]"),
+        (lambda c, a: (c, a[:1]), "actions has batch size 1, context_frames 2"),
+        (lambda c, a: (c, np.where(a > 0, np.nan, a)), "actions contain NaN or inf"),
+    ],
+)
+def test_predict_video_rejects_bad_input(model, clips, change, message):
+    context, actions = change(clips["frames"][:, :2], clips["actions"])
+    with pytest.raises(ValueError, match=message):
+        model.predict_video(context, actions, horizon=3)
+
+
+@pytest.mark.parametrize("horizon", [0, -1, 2.5])
+def test_predict_video_rejects_bad_horizon(model, clips, horizon):
+    with pytest.raises(ValueError, match="horizon must be a positive integer"):
+        model.predict_video(clips["frames"][:, :2], clips["actions"], horizon=horizon)
+
+
+@pytest.mark.parametrize("num_samples", [0, -3])
+def test_predict_video_rejects_bad_num_samples(model, clips, num_samples):
+    with pytest.raises(ValueError, match="num_samples must be a positive integer"):
+        model.predict_video(clips["frames"][:, :2], clips["actions"], horizon=3, num_samples=num_samples)
+
+
+def test_action_free_model_refuses_actions(clips):
+    model = GHVAE(**TINY)
+    with pytest.raises(ValueError, match="actions were given to an action-free model"):
+        model.predict_video(clips["frames"][:, :2], clips["actions"], horizon=3)
+    with pytest.raises(ValueError, match="actions were given to an action-free model"):
+        model(clips)
+
+
+def test_training_call_rejects_bad_input(model, clips):
+    with pytest.raises(ValueError, match="needs more than context_length=2"):
+        model({"frames": clips["frames"][:, :2], "actions": clips["actions"][:, :1]})
+    with pytest.raises(ValueError, match=r"actions must have shape \[B, T-1 = 4, A=3\]"):
+        model({"frames": clips["frames"], "actions": clips["actions"][:, :3]})
+    with pytest.raises(ValueError, match=r"frames must have shape \[B, T, H=16, W=16, C=3\]"):
+        model({"frames": clips["frames"][..., :2], "actions": clips["actions"]})
+    with pytest.raises(ValueError, match="expects a dict"):
+        model(clips["frames"])
+
+
+def test_constructor_rejects_bad_config():
+    with pytest.raises(ValueError, match="divisible by 2 \\*\\* 3"):
+        GHVAE(image_size=20, module_channels=(4, 4, 4))
+    with pytest.raises(ValueError, match="latents must be one of"):
+        GHVAE(**TINY, latents="some")
+    with pytest.raises(ValueError, match="active_modules must be in 1..2"):
+        GHVAE(**TINY, active_modules=0)
