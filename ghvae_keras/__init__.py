@@ -1,7 +1,20 @@
 """ghvae-keras: Greedy Hierarchical VAEs for video prediction in Keras 3."""
 
-from ghvae_keras.layers import GHVAEModule
-from ghvae_keras.model import GHVAE
+import importlib.util
+import os
+
+if (
+    os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"
+    and importlib.util.find_spec("tensorflow") is None
+):
+    raise ImportError(
+        "ghvae-keras needs TensorFlow: pip install 'ghvae-keras[cpu]' (CPU build) "
+        "or 'ghvae-keras[gpu]' (CUDA build); or set KERAS_BACKEND=jax to use "
+        "the model without TensorFlow"
+    )
+
+from ghvae_keras.layers import GHVAEModule  # noqa: E402
+from ghvae_keras.model import GHVAE  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["GHVAE", "GHVAEModule", "__version__"]

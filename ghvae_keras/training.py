@@ -224,10 +224,12 @@ class CheckpointManager:
             shutil.rmtree(os.path.join(self.directory, previous["path"]), ignore_errors=True)
 
     def restore(self, model, checkpoint, optimizer=True):
+        """Loads the checkpoint's weights, and its optimizer state into the
+        model's compiled optimizer when `optimizer` is true."""
         folder = os.path.join(self.directory, checkpoint["path"])
         model.load_weights(os.path.join(folder, "model.weights.h5"))
         optimizer_file = os.path.join(folder, "optimizer.h5")
-        if optimizer and os.path.exists(optimizer_file):
+        if optimizer and getattr(model, "optimizer", None) and os.path.exists(optimizer_file):
             _load_optimizer(model, optimizer_file)
 
 
@@ -247,16 +249,16 @@ def _run_phases(
     checkpoint = manager.latest() if manager else None
     start_index, start_step = 0, 0
     if checkpoint:
-        if checkpoint["config"] != config:
-            raise ValueError(
-                f"checkpoint in {checkpoint_dir} was written for another model "
-                f"config:\n  checkpoint: {checkpoint['config']}\n  model:      {config}"
-            )
         names = [name for name, _, _ in phases]
         if checkpoint["phase"] not in names:
             raise ValueError(
                 f"checkpoint in {checkpoint_dir} is of phase {checkpoint['phase']!r}, "
                 f"not one of {names}; use another checkpoint_dir"
+            )
+        if checkpoint["config"] != config:
+            raise ValueError(
+                f"checkpoint in {checkpoint_dir} was written for another model "
+                f"config:\n  checkpoint: {checkpoint['config']}\n  model:      {config}"
             )
         start_index = names.index(checkpoint["phase"])
         start_step = checkpoint["step"]
@@ -391,7 +393,8 @@ def _is_chief(strategy):
 
 def _comparable_config(model, latents):
     config = dict(model.get_config())
-    for key in ("name", "trainable", "active_modules", "latents"):
+    # What changes the weights' meaning; the seed only set their initial values.
+    for key in ("name", "trainable", "active_modules", "latents", "seed"):
         config.pop(key, None)
     config["latents"] = latents
     return json.loads(json.dumps(config))

@@ -1,7 +1,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import TINY, make_clips
+from tiny_data import TINY, make_clips
 from keras import ops
 
 from ghvae_keras import GHVAE

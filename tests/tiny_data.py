@@ -1,0 +1,19 @@
+"""Tiny configs and random clips shared by the tests and their worker scripts."""
+
+import numpy as np
+import tensorflow as tf
+
+TINY = dict(image_size=16, module_channels=(8, 8), latent_channels=2, context_length=2)
+
+
+def make_clips(batch=4, steps=5, size=16, action_dim=3, seed=0):
+    rng = np.random.default_rng(seed)
+    clips = {"frames": rng.random((batch, steps, size, size, 3), dtype=np.float32)}
+    if action_dim:
+        clips["actions"] = rng.uniform(-1, 1, (batch, steps - 1, action_dim)).astype(np.float32)
+    return clips
+
+
+def make_dataset(batch=4, steps=5, size=16, action_dim=3, seed=0, batches=2):
+    clips = make_clips(batch * batches, steps, size, action_dim, seed)
+    return tf.data.Dataset.from_tensor_slices(clips).batch(batch, drop_remainder=True)
