@@ -15,11 +15,13 @@ Checkpoint directory layout::
 where a phase is `stage_1` .. `stage_K` or `end_to_end`.
 """
 
+import contextlib
 import dataclasses
 import json
 import math
 import os
 import shutil
+import tempfile
 
 import h5py
 import keras
@@ -198,6 +200,10 @@ class CheckpointManager:
 
     def save(self, model, phase, step, complete, config):
         if not self.write:
+            # Other workers of a multi-worker run save too, into a scratch
+            # folder: saving may run collective ops that every worker must join.
+            with tempfile.TemporaryDirectory() as scratch:
+                model.save_weights(os.path.join(scratch, "model.weights.h5"))
             return
         name = f"ckpt-{phase}-{step:08d}"
         final = os.path.join(self.directory, name)
@@ -314,17 +320,18 @@ def _fit_phase(
         if validation_steps is not None:
             validation = validation.repeat()
     guard = _CheckpointEachInterval(manager, phase, interval, steps, config)
-    fit = model.fit(
-        train,
-        validation_data=validation,
-        validation_steps=validation_steps,
-        steps_per_epoch=interval,
-        epochs=steps // interval,
-        initial_epoch=first_step // interval,
-        callbacks=[guard],
-        shuffle=False,  # the dataset shuffles, not Keras
-        verbose=verbose,
-    )
+    with _multiworker_fit_workaround(model):
+        fit = model.fit(
+            train,
+            validation_data=validation,
+            validation_steps=validation_steps,
+            steps_per_epoch=interval,
+            epochs=steps // interval,
+            initial_epoch=first_step // interval,
+            callbacks=[guard],
+            shuffle=False,  # the dataset shuffles, not Keras
+            verbose=verbose,
+        )
     if guard.bad_loss is not None:
         kept = manager.latest() if manager else None
         where = (
@@ -368,6 +375,40 @@ class _CheckpointEachInterval(keras.callbacks.Callback):
             return
         step = (epoch + 1) * self.interval
         self.manager.save(self.model, self.phase, step, step >= self.steps, self.config)
+
+
+@contextlib.contextmanager
+def _multiworker_fit_workaround(model):
+    """Lets `fit` run a built, compiled GHVAE under MultiWorkerMirroredStrategy.
+
+    Keras 3.15's fit fails there (tensorflow/tensorflow#72388): it reduces
+    the first batch (a dict) across workers to build the model symbolically,
+    and reduces each step's scalar logs with `axis=0`. The model and
+    optimizer are already built, so the symbolic build is skipped (fit runs in
+    the strategy's scope with the strategy left implicit) and the step
+    functions reduce the logs as scalars.
+    """
+    strategy = model.distribute_strategy
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        yield
+        return
+
+    def distributed(step):
+        @tf.function
+        def run(iterator):
+            logs = strategy.run(step, args=(next(iterator),))
+            return {name: strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
+
+        return run
+
+    saved, model._distribute_strategy = model._distribute_strategy, None
+    model.train_function = distributed(model.train_step)
+    model.test_function = distributed(model.test_step)
+    try:
+        with strategy.scope():
+            yield
+    finally:
+        model._distribute_strategy = saved
 
 
 def _under_strategy(model, strategy):
