@@ -99,31 +99,44 @@ class Decoder(keras.layers.Layer):
     """Level k → level k-1: ×2 upsampling, fused with a skip input.
 
     The skip is the level-(k-1) representation of the last observed frame
-    (pixels for module 1). It carries the static background, so the
-    upsampling path only has to say what changes.
+    (pixels for module 1), and the output is a change of it: feature decoders
+    add a residual to the skip; the pixel decoder blends the skip frame with
+    generated colours through a predicted mask. Both start out returning the
+    skip unchanged, so static background stays sharp and an untrained model
+    repeats the last observed frame.
 
     Args:
         filters: hidden channels.
         output_channels: channels of the level-(k-1) output (3 for pixels).
         num_blocks: residual blocks after the fusion.
-        output_activation: `"sigmoid"` for pixels in [0, 1], or `None`.
+        pixel_output: blend pixels in [0, 1] (module 1) rather than add a
+            residual to features.
     """
 
-    def __init__(
-        self, filters, output_channels, num_blocks=1, output_activation=None, **kwargs
-    ):
+    def __init__(self, filters, output_channels, num_blocks=1, pixel_output=False, **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
         self.output_channels = output_channels
         self.num_blocks = num_blocks
-        self.output_activation = output_activation
+        self.pixel_output = pixel_output
         self.up = keras.layers.UpSampling2D(2, name="up")
         self.up_conv = _conv(filters, name="up_conv")
         self.fuse = _conv(filters, name="fuse")
         self.blocks = [
             ResidualBlock(filters, name=f"block_{i}") for i in range(num_blocks)
         ]
-        self.out = _conv(output_channels, activation=output_activation, name="out")
+        if pixel_output:
+            # Colours and a mask logit; the bias of 4 starts the mask at
+            # sigmoid(4) ≈ 0.98 on the skip frame.
+            bias = [0.0] * output_channels + [4.0]
+            self.out = _conv(
+                output_channels + 1,
+                kernel_initializer="zeros",
+                bias_initializer=keras.initializers.Constant(bias),
+                name="out",
+            )
+        else:
+            self.out = _conv(output_channels, kernel_initializer="zeros", name="out")
 
     def build(self, features_shape, skip_shape):
         up_shape = self.up.compute_output_shape(features_shape)
@@ -139,7 +152,11 @@ class Decoder(keras.layers.Layer):
         x = ops.silu(self.fuse(ops.concatenate([x, skip], axis=-1)))
         for block in self.blocks:
             x = block(x)
-        return self.out(x)
+        out = self.out(ops.silu(x))
+        if not self.pixel_output:
+            return skip + out
+        colours, mask = ops.sigmoid(out[..., :-1]), ops.sigmoid(out[..., -1:])
+        return mask * skip + (1.0 - mask) * colours
 
     def get_config(self):
         return {
@@ -147,7 +164,7 @@ class Decoder(keras.layers.Layer):
             "filters": self.filters,
             "output_channels": self.output_channels,
             "num_blocks": self.num_blocks,
-            "output_activation": self.output_activation,
+            "pixel_output": self.pixel_output,
         }
 
 
@@ -335,14 +352,13 @@ class GHVAEModule(keras.layers.Layer):
         latent_channels: channels of the spatial latent z.
         action_dim: size of an action, or `None` for action-free video.
         num_blocks: residual blocks per encoder, decoder and predictor.
-        output_activation: the decoder's output activation (`"sigmoid"` for
-            the pixel decoder of module 1).
+        pixel_output: whether the decoder outputs pixels (module 1).
         sampling: `"sample"` or `"mode"` for prior and posterior.
         seed: seed of the prior's and posterior's generators.
 
     Example:
 
-    >>> module = GHVAEModule(16, output_channels=3, latent_channels=4)
+    >>> module = GHVAEModule(16, output_channels=3, latent_channels=4, pixel_output=True)
     >>> module.build((None, 32, 32, 3))
     >>> module.encoder(keras.ops.zeros((2, 32, 32, 3))).shape
     TensorShape([2, 16, 16, 16])
@@ -355,7 +371,7 @@ class GHVAEModule(keras.layers.Layer):
         latent_channels,
         action_dim=None,
         num_blocks=1,
-        output_activation=None,
+        pixel_output=False,
         sampling="sample",
         seed=None,
         **kwargs,
@@ -366,12 +382,12 @@ class GHVAEModule(keras.layers.Layer):
         self.latent_channels = latent_channels
         self.action_dim = action_dim
         self.num_blocks = num_blocks
-        self.output_activation = output_activation
+        self.pixel_output = pixel_output
         self.sampling = sampling
         self.seed = seed
         self.encoder = Encoder(filters, num_blocks, name="encoder")
         self.decoder = Decoder(
-            filters, output_channels, num_blocks, output_activation, name="decoder"
+            filters, output_channels, num_blocks, pixel_output, name="decoder"
         )
         self.core = TemporalCore(filters, action_dim, name="core")
         self.prior = GaussianHead(
@@ -408,7 +424,7 @@ class GHVAEModule(keras.layers.Layer):
             "latent_channels": self.latent_channels,
             "action_dim": self.action_dim,
             "num_blocks": self.num_blocks,
-            "output_activation": self.output_activation,
+            "pixel_output": self.pixel_output,
             "sampling": self.sampling,
             "seed": self.seed,
         }

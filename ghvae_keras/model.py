@@ -105,7 +105,7 @@ class GHVAE(keras.Model):
                 latent_channels=latent_channels,
                 action_dim=self.action_dim,
                 num_blocks=num_blocks,
-                output_activation="sigmoid" if k == 0 else None,
+                pixel_output=k == 0,
                 sampling=sampling,
                 seed=None if seed is None else seed + 2 * k + 1,
                 name=f"module_{k + 1}",

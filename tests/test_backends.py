@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 from keras import ops
-from tiny_data import make_clips
+from tiny_data import make_clips, perturb_zero_init
 
 from ghvae_keras import GHVAE
 
@@ -34,9 +34,7 @@ np.savez(out, frames=np.asarray(training["frames"]), kl=np.asarray(training["kl"
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_jax_forward_pass_matches_tensorflow(tiny_config, tmp_path):
     model = GHVAE(**tiny_config, sampling="mode")
-    for module in model.ghvae_modules:  # a predictor that does something
-        kernel = module.predictor.out.kernel
-        kernel.assign(np.random.default_rng(1).normal(0, 0.2, kernel.shape).astype("float32"))
+    perturb_zero_init(model)
     model.save_weights(str(tmp_path / "model.weights.h5"))
     (tmp_path / "config.json").write_text(json.dumps(model.get_config()))
     clips = make_clips(batch=2, steps=5)
@@ -61,4 +59,4 @@ def test_jax_forward_pass_matches_tensorflow(tiny_config, tmp_path):
     np.testing.assert_allclose(jax_out["kl"], ops.convert_to_numpy(tf_out["kl"]), rtol=1e-3, atol=1e-4)
     video = model.predict_video(clips["frames"][:, :2], clips["actions"], horizon=3)
     np.testing.assert_allclose(jax_out["video"], video, atol=1e-4)
-    assert np.abs(video[:, :, 0] - video[:, :, -1]).max() > 1e-3, "frames should evolve"
+    assert np.abs(video[:, 0] - clips["frames"][:, 1:2]).max() > 1e-2, "not a copy of the context"

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from tiny_data import TINY, make_dataset
+from tiny_data import TINY, make_dataset, perturb_zero_init
 
 from ghvae_keras import GHVAE
 from ghvae_keras.training import add_noise, fit_greedy
@@ -52,9 +52,7 @@ def test_replicas_draw_different_noise(tiny_config):
     strategy = _two_cpus()
     with strategy.scope():
         model = GHVAE(**tiny_config)
-    for module in model.ghvae_modules:  # let the sampled z reach the frames
-        kernel = module.predictor.out.kernel
-        kernel.assign(np.random.default_rng(0).normal(0, 0.5, kernel.shape).astype("float32"))
+    perturb_zero_init(model)
     one_clip = make_dataset(batch=1, batches=1)
     same_clip_twice = one_clip.unbatch().repeat(2).batch(2)
     batch = next(iter(strategy.experimental_distribute_dataset(add_noise(same_clip_twice, model, 0))))

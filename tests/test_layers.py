@@ -20,11 +20,11 @@ def _roundtrip(layer):
     [
         layers.ResidualBlock(8),
         layers.Encoder(8, num_blocks=2),
-        layers.Decoder(8, 3, output_activation="sigmoid"),
+        layers.Decoder(8, 3, pixel_output=True),
         layers.TemporalCore(8, action_dim=4, kernel_size=5),
         layers.GaussianHead(2, 8, mode="mode", seed=3),
         layers.Predictor(8, num_blocks=2),
-        layers.GHVAEModule(8, 3, 2, action_dim=4, output_activation="sigmoid", seed=1),
+        layers.GHVAEModule(8, 3, 2, action_dim=4, pixel_output=True, seed=1),
     ],
     ids=lambda layer: type(layer).__name__,
 )
@@ -33,13 +33,17 @@ def test_config_roundtrip(layer):
 
 
 def test_encoder_decoder_shapes():
-    encoder, decoder = layers.Encoder(8), layers.Decoder(8, 3, output_activation="sigmoid")
+    encoder, decoder = layers.Encoder(8), layers.Decoder(8, 3, pixel_output=True)
     x = np.random.rand(2, 16, 16, 3).astype("float32")
     h = encoder(x)
     assert tuple(h.shape) == (2, 8, 8, 8)
     y = ops.convert_to_numpy(decoder(h, x))
     assert y.shape == (2, 16, 16, 3)
     assert 0.0 <= y.min() and y.max() <= 1.0
+    # Untrained, the decoders return (nearly) the skip: the last observed frame.
+    np.testing.assert_allclose(y, 0.982 * x + 0.018 * 0.5, atol=1e-3)
+    features = layers.Decoder(4, 8)(h, np.ones((2, 16, 16, 8), "float32"))
+    np.testing.assert_array_equal(ops.convert_to_numpy(features), 1.0)
 
 
 @pytest.mark.parametrize("action_dim", [None, 4])

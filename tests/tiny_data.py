@@ -17,3 +17,14 @@ def make_clips(batch=4, steps=5, size=16, action_dim=3, seed=0):
 def make_dataset(batch=4, steps=5, size=16, action_dim=3, seed=0, batches=2):
     clips = make_clips(batch * batches, steps, size, action_dim, seed)
     return tf.data.Dataset.from_tensor_slices(clips).batch(batch, drop_remainder=True)
+
+
+def perturb_zero_init(model, scale=0.2, seed=0):
+    """Gives the zero-initialised output convolutions (predictors, decoders)
+    random kernels, and the pixel mask an even start, so that latents and
+    predictions reach the frames."""
+    rng = np.random.default_rng(seed)
+    for module in model.ghvae_modules:
+        for conv in (module.predictor.out, module.decoder.out):
+            conv.kernel.assign(rng.normal(0, scale, conv.kernel.shape).astype("float32"))
+            conv.bias.assign(np.zeros(conv.bias.shape, "float32"))
