@@ -43,11 +43,11 @@ def build_parser():
         "demo",
         help="train a tiny GHVAE on a procedural pushing video and write a prediction GIF",
         description="Trains a 2-module GHVAE greedily on a procedural video of a pushed "
-        "square (about a minute on a CPU) and writes a GIF: true frames above, the "
+        "square (about three minutes on 2 CPU cores) and writes a GIF: true frames above, the "
         "model's prediction from 2 context frames below.",
     )
     demo.add_argument("--out", default="prediction.gif", help="GIF to write (default: %(default)s)")
-    demo.add_argument("--steps-per-stage", type=int, default=150, help="greedy steps per module")
+    demo.add_argument("--steps-per-stage", type=int, default=400, help="greedy steps per module")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     demo.set_defaults(run=_demo)

@@ -83,8 +83,6 @@ class GHVAE(keras.Model):
             )
         if context_length < 1:
             raise ValueError(f"context_length must be >= 1, got {context_length}")
-        if latents not in _LATENT_MODES:
-            raise ValueError(f"latents must be one of {_LATENT_MODES}, got {latents!r}")
         self.image_size = image_size
         self.module_channels = module_channels
         self.latent_channels = latent_channels
@@ -134,6 +132,16 @@ class GHVAE(keras.Model):
                 f"active_modules must be in 1..{len(self.module_channels)}, got {value}"
             )
         self._active_modules = int(value)
+
+    @property
+    def latents(self):
+        return self._latents
+
+    @latents.setter
+    def latents(self, value):
+        if value not in _LATENT_MODES:
+            raise ValueError(f"latents must be one of {_LATENT_MODES}, got {value!r}")
+        self._latents = value
 
     def latent_levels(self):
         """Levels whose core, prior and posterior run (1-based)."""

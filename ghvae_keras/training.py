@@ -78,7 +78,8 @@ def fit_greedy(
             "actions": [B, T-1, A]}` with a fixed T (it is repeated).
         validation_data: an optional dataset of the same form.
         steps_per_stage: optimizer steps per stage (an int or one per stage).
-        strategy: a `tf.distribute.Strategy` (default: the current one).
+        strategy: a `tf.distribute.Strategy` (default: the one the model
+            was created under).
         checkpoint_dir: where checkpoints go; training resumes from it.
         checkpoint_every: steps between checkpoints; divides each stage's steps.
         optimizer: a callable returning a fresh Keras optimizer for each
@@ -95,7 +96,7 @@ def fit_greedy(
         NonFiniteLossError: a loss became NaN or infinite; the checkpoint
             directory still holds the last good checkpoint.
     """
-    strategy = strategy or tf.distribute.get_strategy()
+    strategy = strategy or model.distribute_strategy
     model = _under_strategy(model, strategy)
     stages = list(stages or range(1, model.num_modules + 1))
     steps = _per_phase(steps_per_stage, len(stages), "steps_per_stage")
@@ -127,7 +128,7 @@ def fit_end_to_end(
     The model's `latents` becomes `"all"`. Arguments are those of
     `fit_greedy`, with `steps` in place of `steps_per_stage`.
     """
-    strategy = strategy or tf.distribute.get_strategy()
+    strategy = strategy or model.distribute_strategy
     model = _under_strategy(model, strategy)
     phases = [("end_to_end", None, steps)]
     return _run_phases(
