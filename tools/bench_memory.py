@@ -117,6 +117,7 @@ def main():
 
     results = {}
     for variant in ("greedy", "end_to_end"):
+        print(f"measuring {variant} training ({args.steps + 1} steps)...", file=sys.stderr, flush=True)
         done = subprocess.run(
             [sys.executable, __file__, *sys.argv[1:], "--variant", variant],
             capture_output=True, text=True,
