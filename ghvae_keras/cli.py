@@ -22,8 +22,8 @@ def _demo(args):
     )
     data = tf.data.Dataset.from_tensor_slices(train).shuffle(256, seed=0).batch(16, drop_remainder=True)
     verbose = 0 if args.quiet else 2
-    fit_greedy(model, data, steps_per_stage=args.steps_per_stage,
-               checkpoint_every=args.steps_per_stage, verbose=verbose)
+    model = fit_greedy(model, data, steps_per_stage=args.steps_per_stage,
+                       checkpoint_every=args.steps_per_stage, verbose=verbose).model
     video = model.predict_video(test["frames"][:, :context], test["actions"], horizon=horizon, seed=args.seed)
     truth = test["frames"][0]
     prediction = np.concatenate([truth[:context], video[0, 0]])

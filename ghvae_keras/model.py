@@ -187,6 +187,15 @@ class GHVAE(keras.Model):
             features.append(h if module.trainable else ops.stop_gradient(h))
         return features
 
+    def _encode_clips(self, frames):
+        """`[B, T, H, W, 3]` → features `[B, T, h, w, c]` at levels 0..k."""
+        batch, steps = ops.shape(frames)[0], frames.shape[1]
+        flat = self._encode(ops.reshape(frames, (-1,) + self.level_shape(0)))
+        return [
+            ops.reshape(f, (batch, steps) + self.level_shape(level))
+            for level, f in enumerate(flat)
+        ]
+
     def _decode(self, top_features, skips, residuals):
         """Level-k features → pixels through decoders k..1.
 
@@ -220,11 +229,7 @@ class GHVAE(keras.Model):
         context = self.context_length
         predicted_steps = steps - context
 
-        flat = self._encode(ops.reshape(frames, (-1,) + self.level_shape(0)))
-        features = [
-            ops.reshape(f, (batch, steps) + self.level_shape(level))
-            for level, f in enumerate(flat)
-        ]
+        features = self._encode_clips(frames)
 
         states = {level: None for level in self.latent_levels()}
         predictions = {level: [] for level in self.latent_levels()}
@@ -283,12 +288,20 @@ class GHVAE(keras.Model):
         actions = inputs.get("actions")
         _check_shape("frames", frames.shape, (None, None) + self.level_shape(0))
         steps = frames.shape[1]
-        if steps is not None and steps <= self.context_length:
+        if steps is None or steps <= self.context_length:
             raise ValueError(
-                f"frames has {steps} time steps; training needs more than "
-                f"context_length={self.context_length}"
+                f"frames has {steps} time steps; training needs a fixed number, "
+                f"more than context_length={self.context_length}"
             )
-        self._check_actions(actions, None if steps is None else steps - 1, "T-1")
+        self._check_actions(actions, steps - 1, "T-1")
+        for name, value in [("frames", frames), ("actions", actions)]:
+            if value is not None and not keras.backend.is_float_dtype(value.dtype):
+                dtype = keras.backend.standardize_dtype(value.dtype)
+                raise ValueError(f"{name} must be a float tensor, got dtype {dtype}")
+        for name, shape in self.noise_shapes(steps - self.context_length).items():
+            if name in inputs:
+                _check_shape(name, inputs[name].shape, (None,) + shape,
+                             names=("B", "T-C", "h", "w", "z"))
         return frames, actions
 
     def _check_actions(self, actions, length, length_name):
@@ -322,11 +335,7 @@ class GHVAE(keras.Model):
         noise = noise or {}
         batch = ops.shape(context_frames)[0]
         context = context_frames.shape[1]
-        flat = self._encode(ops.reshape(context_frames, (-1,) + self.level_shape(0)))
-        features = [
-            ops.reshape(f, (batch, context) + self.level_shape(level))
-            for level, f in enumerate(flat)
-        ]
+        features = self._encode_clips(context_frames)
         skips = [features[level][:, -1] for level in range(self.active_modules)]
 
         def action_at(t):
@@ -385,6 +394,13 @@ class GHVAE(keras.Model):
             "context_frames", context_frames.shape, (None, None) + self.level_shape(0),
             names=("B", "C", "H", "W", "3"),
         )
+        if 0 in context_frames.shape[:2]:
+            raise ValueError(
+                "context_frames needs at least one clip and one frame, got shape "
+                f"{list(context_frames.shape)}"
+            )
+        if not np.isfinite(context_frames).all():
+            raise ValueError("context_frames contain NaN or inf")
         if context_frames.min() < 0.0 or context_frames.max() > 1.0:
             raise ValueError(
                 "context_frames must be in [0, 1] (divide uint8 frames by 255); got "
@@ -415,8 +431,7 @@ class GHVAE(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),
             "image_size": self.image_size,
             "module_channels": list(self.module_channels),
             "latent_channels": self.latent_channels,

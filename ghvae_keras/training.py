@@ -8,7 +8,7 @@ atomic checkpoints and resume from the last one, inside a stage too.
 Checkpoint directory layout::
 
     checkpoint.json               pointer to the latest good checkpoint
-    ckpt-<phase>-<step>/          model.weights.h5 + optimizer.h5
+    ckpt-<phase>-<step>.weights.h5  weights and optimizer state
     <phase>.weights.h5            the weights at the end of each phase
     config.json                   the model config
 
@@ -23,14 +23,13 @@ import os
 import shutil
 import tempfile
 
-import h5py
 import keras
-import numpy as np
 import tensorflow as tf
 
 from ghvae_keras.model import GHVAE
 
 POINTER = "checkpoint.json"
+_TMP_SUFFIX = ".partial.weights.h5"  # Keras insists on the .weights.h5 ending
 
 
 class NonFiniteLossError(RuntimeError):
@@ -80,7 +79,8 @@ def fit_greedy(
         steps_per_stage: optimizer steps per stage (an int or one per stage).
         strategy: a `tf.distribute.Strategy` (default: the one the model
             was created under).
-        checkpoint_dir: where checkpoints go; training resumes from it.
+        checkpoint_dir: where checkpoints go; training resumes from it. For
+            multi-worker training, a folder that every worker sees.
         checkpoint_every: steps between checkpoints; divides each stage's steps.
         optimizer: a callable returning a fresh Keras optimizer for each
             stage (default: Adam with learning rate 1e-3).
@@ -90,7 +90,8 @@ def fit_greedy(
         verbose: passed to `Model.fit` (progress bar by default).
 
     Returns:
-        A `TrainingResult`. The model ends with all modules active.
+        A `TrainingResult`. Its model ends as constructed: every module active
+        and trainable, and compiled afresh (so a further `fit` trains them all).
 
     Raises:
         NonFiniteLossError: a loss became NaN or infinite; the checkpoint
@@ -162,6 +163,11 @@ def add_noise(dataset, model, seed, start=0):
             "training data must have a fixed sequence length T "
             f"(frames spec {spec.shape}); batch fixed-length windows"
         )
+    if steps <= model.context_length:
+        raise ValueError(
+            f"training clips have {steps} frames; they need more than "
+            f"context_length={model.context_length}"
+        )
     shapes = model.noise_shapes(steps - model.context_length)
 
     def add(index, batch):
@@ -178,11 +184,17 @@ def add_noise(dataset, model, seed, start=0):
 
 
 class CheckpointManager:
-    """Atomic checkpoints of model weights and optimizer state.
+    """Atomic checkpoints: model weights with the optimizer state, one file each.
 
-    A checkpoint is written to a temporary folder and renamed into place; only
-    then is the pointer file replaced (also by rename). A crash at any moment
-    leaves the pointer on a complete checkpoint.
+    A checkpoint is written under a temporary name and renamed into place;
+    only then is the pointer file replaced (also by rename). A crash at any
+    moment leaves the pointer on a complete checkpoint.
+
+    Args:
+        directory: the checkpoint folder. In a multi-worker run it must be on a
+            filesystem that every worker sees: all of them resume from it.
+        write: whether this process writes (the chief); the others save to a
+            scratch folder, because saving may run collectives all must join.
     """
 
     def __init__(self, directory, write=True):
@@ -190,9 +202,12 @@ class CheckpointManager:
         self.write = write
         if write:
             os.makedirs(directory, exist_ok=True)
+            for name in os.listdir(directory):  # debris of an interrupted save
+                if name.endswith((_TMP_SUFFIX, ".tmp")):
+                    os.unlink(os.path.join(directory, name))
 
     def latest(self):
-        """The pointer's content (`phase`, `step`, `complete`, `path`) or None."""
+        """The pointer's content (`phase`, `step`, `complete`, `path`, `config`) or None."""
         path = os.path.join(self.directory, POINTER)
         if not os.path.exists(path):
             return None
@@ -201,113 +216,128 @@ class CheckpointManager:
 
     def save(self, model, phase, step, complete, config):
         if not self.write:
-            # Other workers of a multi-worker run save too, into a scratch
-            # folder: saving may run collective ops that every worker must join.
             with tempfile.TemporaryDirectory() as scratch:
                 model.save_weights(os.path.join(scratch, "model.weights.h5"))
             return
-        name = f"ckpt-{phase}-{step:08d}"
+        name = f"ckpt-{phase}-{step:08d}.weights.h5"
         final = os.path.join(self.directory, name)
-        tmp = final + ".tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        model.save_weights(os.path.join(tmp, "model.weights.h5"))
-        if model.optimizer is not None and model.optimizer.built:
-            _save_optimizer(model.optimizer, os.path.join(tmp, "optimizer.h5"))
-        _fsync_dir(tmp)
-        shutil.rmtree(final, ignore_errors=True)
+        tmp = final[: -len(".weights.h5")] + _TMP_SUFFIX
+        model.save_weights(tmp)  # with the optimizer's state, when compiled
+        _fsync(tmp)
         os.replace(tmp, final)
         if complete:
-            _atomic_copy(
-                os.path.join(final, "model.weights.h5"),
-                os.path.join(self.directory, f"{phase}.weights.h5"),
-            )
+            _atomic_copy(final, os.path.join(self.directory, f"{phase}.weights.h5"))
         previous = self.latest()
         _atomic_write_json(
             os.path.join(self.directory, POINTER),
             {"phase": phase, "step": step, "complete": complete, "path": name, "config": config},
         )
+        _fsync(self.directory)
         if previous and previous["path"] != name:
-            shutil.rmtree(os.path.join(self.directory, previous["path"]), ignore_errors=True)
+            old = os.path.join(self.directory, previous["path"])
+            if os.path.exists(old):
+                os.unlink(old)
 
     def restore(self, model, checkpoint, optimizer=True):
-        """Loads the checkpoint's weights, and its optimizer state into the
-        model's compiled optimizer when `optimizer` is true."""
-        folder = os.path.join(self.directory, checkpoint["path"])
-        model.load_weights(os.path.join(folder, "model.weights.h5"))
-        optimizer_file = os.path.join(folder, "optimizer.h5")
-        if optimizer and getattr(model, "optimizer", None) and os.path.exists(optimizer_file):
-            _load_optimizer(model, optimizer_file)
+        """Loads the checkpoint's weights; its optimizer state too when
+        `optimizer` is true (the model must be compiled for the same phase)."""
+        path = os.path.join(self.directory, checkpoint["path"])
+        if not optimizer and getattr(model, "optimizer", None) is not None:
+            model.load_weights(path, objects_to_skip=[model.optimizer])
+        else:
+            model.load_weights(path)
 
 
 def _run_phases(
     model, phases, train_data, validation_data, strategy, checkpoint_dir,
     checkpoint_every, optimizer, noise_seed, validation_steps, verbose, latents,
 ):
-    config = _comparable_config(model, latents)
-    manager = None
-    if checkpoint_dir is not None:
-        manager = CheckpointManager(checkpoint_dir, write=_is_chief(strategy))
-        if manager.write:
-            _atomic_write_json(
-                os.path.join(checkpoint_dir, "config.json"),
-                {**model.get_config(), "latents": latents},
-            )
-    checkpoint = manager.latest() if manager else None
-    start_index, start_step = 0, 0
-    if checkpoint:
-        names = [name for name, _, _ in phases]
-        if checkpoint["phase"] not in names:
-            raise ValueError(
-                f"checkpoint in {checkpoint_dir} is of phase {checkpoint['phase']!r}, "
-                f"not one of {names}; use another checkpoint_dir"
-            )
-        if checkpoint["config"] != config:
-            raise ValueError(
-                f"checkpoint in {checkpoint_dir} was written for another model "
-                f"config:\n  checkpoint: {checkpoint['config']}\n  model:      {config}"
-            )
-        start_index = names.index(checkpoint["phase"])
-        start_step = checkpoint["step"]
-        if checkpoint["complete"]:
-            start_index, start_step = start_index + 1, 0
-    resumed_from = (checkpoint["phase"], checkpoint["step"]) if checkpoint else None
-
-    model.latents = latents
-    history = {}
-    for index, (phase, stage, steps) in enumerate(phases):
-        if index < start_index:
-            continue
-        interval = min(checkpoint_every, steps)
+    intervals = [min(checkpoint_every, steps) for _, _, steps in phases]
+    for (phase, _, steps), interval in zip(phases, intervals):
         if steps % interval:
             raise ValueError(
                 f"{phase}: steps ({steps}) must be a multiple of checkpoint_every ({interval})"
             )
+    config = _comparable_config(model, latents)
+    manager = checkpoint = None
+    if checkpoint_dir is not None:
+        manager = CheckpointManager(checkpoint_dir, write=_is_chief(strategy))
+        checkpoint = manager.latest()
+    start_index, start_step = _resume_point(checkpoint, phases, config, checkpoint_dir)
+    if manager is not None and manager.write:
+        _atomic_write_json(
+            os.path.join(checkpoint_dir, "config.json"),
+            {**model.get_config(), "latents": latents},
+        )
+    resumed_from = (checkpoint["phase"], checkpoint["step"]) if checkpoint else None
+
+    model.latents = latents
+    history = {}
+    for index, ((phase, stage, steps), interval) in enumerate(zip(phases, intervals)):
+        if index < start_index:
+            continue
         if stage is None:
             model.active_modules = model.num_modules
             for module in model.ghvae_modules:
                 module.trainable = True
         else:
             set_greedy_stage(model, stage)
-        with strategy.scope():
-            model.compile(optimizer=optimizer() if optimizer else keras.optimizers.Adam(1e-3))
-            model.optimizer.build(model.trainable_variables)
+        _compile(model, strategy, optimizer)
         first_step = 0
         if index == start_index and checkpoint is not None:
-            manager.restore(model, checkpoint, optimizer=not checkpoint["complete"])
+            # Mid-phase: the phase's own optimizer state resumes too.
+            manager.restore(model, checkpoint, optimizer=start_step > 0)
             first_step = start_step
-        if first_step >= steps:
-            continue
         history[phase] = _fit_phase(
             model, phase, steps, interval, first_step, train_data, validation_data,
-            noise_seed + 1000 * index, validation_steps, verbose, manager, config,
+            noise_seed + 1000 * (stage or 0), validation_steps, verbose, manager, config,
         )
     if checkpoint is not None and start_index >= len(phases):
-        manager.restore(model, checkpoint, optimizer=False)  # all phases were done
+        manager.restore(model, checkpoint, optimizer=False)  # nothing was left to do
+    # Back to the constructed state: every module active and trainable, and a
+    # fresh compile, so that a later `fit` trains what `trainable` says.
     model.active_modules = model.num_modules
     for module in model.ghvae_modules:
         module.trainable = True
+    _compile(model, strategy, optimizer)
     return TrainingResult(model, history, resumed_from)
+
+
+def _compile(model, strategy, optimizer):
+    with strategy.scope():
+        model.compile(optimizer=optimizer() if optimizer else keras.optimizers.Adam(1e-3))
+        model.optimizer.build(model.trainable_variables)
+
+
+def _resume_point(checkpoint, phases, config, checkpoint_dir):
+    """(phase index, step) to start from, given the latest checkpoint."""
+    if checkpoint is None:
+        return 0, 0
+    names = [name for name, _, _ in phases]
+    first_stage = phases[0][1]
+    done = checkpoint["phase"].removeprefix("stage_")
+    if checkpoint["phase"] in names:
+        index = names.index(checkpoint["phase"])
+        start = (index + 1, 0) if checkpoint["complete"] else (index, checkpoint["step"])
+    elif (
+        # Greedy stages may run one call at a time: a finished earlier stage
+        # is where a later call starts.
+        first_stage is not None and done.isdigit() and int(done) < first_stage
+        and checkpoint["complete"]
+    ):
+        start = (0, 0)
+    else:
+        raise ValueError(
+            f"checkpoint in {checkpoint_dir} is of phase {checkpoint['phase']!r}"
+            f"{'' if checkpoint['complete'] else ' (unfinished)'}, which cannot lead to "
+            f"{names}; finish it or use another checkpoint_dir"
+        )
+    if checkpoint["config"] != config:
+        raise ValueError(
+            f"checkpoint in {checkpoint_dir} was written for another model "
+            f"config:\n  checkpoint: {checkpoint['config']}\n  model:      {config}"
+        )
+    return start
 
 
 def _fit_phase(
@@ -449,31 +479,6 @@ def _per_phase(value, count, name):
     return values
 
 
-def _save_optimizer(optimizer, path):
-    with h5py.File(path, "w") as f:
-        for index, variable in enumerate(optimizer.variables):
-            dataset = f.create_dataset(f"{index:05d}", data=keras.ops.convert_to_numpy(variable))
-            dataset.attrs["name"] = variable.path
-
-
-def _load_optimizer(model, path):
-    variables = model.optimizer.variables
-    with h5py.File(path, "r") as f:
-        keys = sorted(f.keys())
-        if len(keys) != len(variables):
-            raise ValueError(
-                f"{path} holds {len(keys)} optimizer variables, the optimizer has {len(variables)}"
-            )
-        for key, variable in zip(keys, variables):
-            value = np.asarray(f[key])
-            if tuple(value.shape) != tuple(variable.shape):
-                raise ValueError(
-                    f"{path}: optimizer variable {f[key].attrs['name']} has shape "
-                    f"{value.shape}, expected {tuple(variable.shape)}"
-                )
-            variable.assign(value)
-
-
 def _atomic_write_json(path, data):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -486,12 +491,14 @@ def _atomic_write_json(path, data):
 def _atomic_copy(source, destination):
     tmp = destination + ".tmp"
     shutil.copyfile(source, tmp)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
+    _fsync(tmp)
     os.replace(tmp, destination)
 
 
-def _fsync_dir(folder):
-    for name in os.listdir(folder):
-        with open(os.path.join(folder, name), "rb") as f:
-            os.fsync(f.fileno())
+def _fsync(path):
+    """Flushes a file, or a folder's entries, to disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -49,6 +49,7 @@ def test_same_seed_same_samples(tiny_config):
 
 def test_weights_h5_roundtrip_is_exact(tiny_config, tmp_path):
     model = GHVAE(**tiny_config)
+    perturb_zero_init(model)
     path = str(tmp_path / "model.weights.h5")
     model.save_weights(path)
     restored = GHVAE.from_config(model.get_config())
@@ -62,6 +63,7 @@ def test_weights_h5_roundtrip_is_exact(tiny_config, tmp_path):
 
 def test_truncation_keeps_weights(tiny_config):
     model = GHVAE(**tiny_config)
+    perturb_zero_init(model)
     small = model.truncated(1)
     assert small.active_modules == 1 and small.num_modules == 2
     assert _weights_equal(model, small)
@@ -98,11 +100,18 @@ def test_end_to_end_latents_use_every_level(tiny_config):
 
 def test_noise_input_is_used(tiny_config):
     model = GHVAE(**tiny_config)
+    perturb_zero_init(model)
     clips = make_clips(batch=2)
     shape = (2,) + model.noise_shapes(3)["noise_2"]
-    a = model({**clips, "noise_2": np.zeros(shape, "float32")})
-    b = model({**clips, "noise_2": np.zeros(shape, "float32")})
-    np.testing.assert_array_equal(ops.convert_to_numpy(a["kl"]), ops.convert_to_numpy(b["kl"]))
+    rng = np.random.default_rng(0)
+    noise_a, noise_b = rng.standard_normal(shape), rng.standard_normal(shape)
+
+    def frames(noise):
+        out = model({**clips, "noise_2": noise.astype("float32")}, training=True)
+        return ops.convert_to_numpy(out["frames"])
+
+    np.testing.assert_array_equal(frames(noise_a), frames(noise_a))
+    assert not np.allclose(frames(noise_a), frames(noise_b))
 
 
 # -- bad input: a ValueError naming the argument and the expected shape --------
@@ -126,6 +135,8 @@ def clips():
         (lambda c, a: (c[:, :, :8], a), r"context_frames must have shape .*got \[2, 2, 8, 16, 3\]"),
         (lambda c, a: ((c * 255).astype("uint8"), a), "context_frames must be a float array"),
         (lambda c, a: (c * 255, a), r"context_frames must be in \[0, 1\]"),
+        (lambda c, a: (np.where(c > 0.5, np.nan, c), a), "context_frames contain NaN or inf"),
+        (lambda c, a: (c[:, :0], a), r"needs at least one clip and one frame, got shape \[2, 0, 16, 16, 3\]"),
         (lambda c, a: (c, None), r"actions of shape \[B, C \+ horizon - 1, 3\] are required"),
         (lambda c, a: (c, a[..., :2]), r"actions must have shape \[B, C \+ horizon - 1 = 4, A=3\]"),
         (lambda c, a: (c, a[:, :3]), r"actions must have shape .*got \[2, 3, 3\]"),
@@ -160,7 +171,7 @@ def test_action_free_model_refuses_actions(clips):
 
 
 def test_training_call_rejects_bad_input(model, clips):
-    with pytest.raises(ValueError, match="needs more than context_length=2"):
+    with pytest.raises(ValueError, match="needs a fixed number, more than context_length=2"):
         model({"frames": clips["frames"][:, :2], "actions": clips["actions"][:, :1]})
     with pytest.raises(ValueError, match=r"actions must have shape \[B, T-1 = 4, A=3\]"):
         model({"frames": clips["frames"], "actions": clips["actions"][:, :3]})
@@ -168,6 +179,10 @@ def test_training_call_rejects_bad_input(model, clips):
         model({"frames": clips["frames"][..., :2], "actions": clips["actions"]})
     with pytest.raises(ValueError, match="expects a dict"):
         model(clips["frames"])
+    with pytest.raises(ValueError, match="frames must be a float tensor, got dtype uint8"):
+        model({"frames": (clips["frames"] * 255).astype("uint8"), "actions": clips["actions"]})
+    with pytest.raises(ValueError, match=r"noise_2 must have shape \[B, T-C = 3, h=4, w=4, z=2\], got \[2, 2, 4, 4, 2\]"):
+        model({**clips, "noise_2": np.zeros((2, 2, 4, 4, 2), "float32")})
 
 
 def test_constructor_rejects_bad_config():

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -64,15 +65,14 @@ def test_greedy_stages_freeze_lower_modules(tiny_config, tmp_path):
 
 def test_end_to_end_trains_every_module(tiny_config):
     model = GHVAE(**tiny_config)
-    initial = [_module_weights(model, i) for i in range(2)]
-    result = fit_end_to_end(model, make_dataset(), steps=2, optimizer=_sgd, verbose=0)
+    parts = ("encoder", "decoder", "core", "prior", "posterior", "predictor")
+    initial = {(i, p): getattr(model.ghvae_modules[i], p).get_weights() for i in range(2) for p in parts}
+    # Zero-initialised output convolutions pass gradient down one level per step.
+    result = fit_end_to_end(model, make_dataset(), steps=4, optimizer=_sgd, verbose=0)
     assert result.model.latents == "all"
-    for index in range(2):
-        for part in ("encoder", "decoder", "core", "prior", "posterior"):
-            layer = getattr(result.model.ghvae_modules[index], part)
-            before = getattr(GHVAE(**tiny_config).ghvae_modules[index], part).get_weights()
-            assert not _same(layer.get_weights(), before), (index, part)
-    assert not _same(_module_weights(result.model, 0), initial[0])
+    for (index, part), before in initial.items():
+        after = getattr(result.model.ghvae_modules[index], part).get_weights()
+        assert not _same(after, before), (index, part)
 
 
 def test_resume_after_the_process_is_killed_mid_stage(tmp_path):
@@ -108,6 +108,9 @@ def test_resume_after_the_process_is_killed_mid_stage(tmp_path):
     with open(pointer) as f:
         final = json.load(f)
     assert final["phase"] == "stage_2" and final["complete"] and final["step"] == steps
+    # Adam's state was restored: its step count ran on from the checkpoint.
+    with h5py.File(os.path.join(checkpoint_dir, final["path"])) as f:
+        assert int(f["optimizer/vars/0"][()]) == steps
     config = json.load(open(os.path.join(checkpoint_dir, "config.json")))
     stage_1 = _load(config, os.path.join(checkpoint_dir, "stage_1.weights.h5"))
     stage_2 = _load(config, os.path.join(checkpoint_dir, "stage_2.weights.h5"))
@@ -116,16 +119,21 @@ def test_resume_after_the_process_is_killed_mid_stage(tmp_path):
     assert leftovers == [final["path"]]
 
 
-def test_resume_from_a_completed_stage_skips_it(tiny_config, tmp_path):
+def test_stages_run_one_call_at_a_time_resume_across_the_boundary(tiny_config, tmp_path):
+    """Adam's state differs in shape from stage to stage: it must not be carried over."""
     model = GHVAE(**tiny_config)
     fit_greedy(model, make_dataset(), steps_per_stage=2, checkpoint_dir=str(tmp_path),
-               stages=[1], optimizer=_sgd, verbose=0)
+               stages=[1], verbose=0)
     stage_1 = _load(model.get_config(), str(tmp_path / "stage_1.weights.h5"))
     result = fit_greedy(GHVAE(**tiny_config), make_dataset(), steps_per_stage=2,
-                        checkpoint_dir=str(tmp_path), optimizer=_sgd, verbose=0)
+                        checkpoint_dir=str(tmp_path), stages=[2], verbose=0)
     assert result.resumed_from == ("stage_1", 2)
     assert set(result.history) == {"stage_2"}
     assert _same(_module_weights(result.model, 0), _module_weights(stage_1, 0))
+    again = fit_greedy(GHVAE(**tiny_config), make_dataset(), steps_per_stage=2,
+                       checkpoint_dir=str(tmp_path), verbose=0)
+    assert again.resumed_from == ("stage_2", 2) and again.history == {}
+    assert _same(again.model.get_weights(), result.model.get_weights())
 
 
 def test_a_crash_while_writing_keeps_the_last_checkpoint(tiny_config, tmp_path, monkeypatch):
@@ -156,7 +164,7 @@ def test_a_crash_while_writing_keeps_the_last_checkpoint(tiny_config, tmp_path, 
                         checkpoint_dir=str(tmp_path), checkpoint_every=1, stages=[1],
                         optimizer=_sgd, verbose=0)
     assert result.resumed_from == ("stage_1", 1)
-    assert not any(name.endswith(".tmp") for name in os.listdir(tmp_path))
+    assert not any("partial" in name or name.endswith(".tmp") for name in os.listdir(tmp_path))
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_config, tmp_path):
@@ -180,15 +188,21 @@ def test_resume_refuses_a_checkpoint_of_another_model(tiny_config, tmp_path):
     other = GHVAE(**{**tiny_config, "latent_channels": 3})
     with pytest.raises(ValueError, match="written for another model config"):
         fit_greedy(other, make_dataset(), steps_per_stage=1, checkpoint_dir=str(tmp_path), verbose=0)
-    with pytest.raises(ValueError, match="is of phase 'stage_1', not one of \\['end_to_end'\\]"):
+    with pytest.raises(ValueError, match="is of phase 'stage_1', which cannot lead to \\['end_to_end'\\]"):
         fit_end_to_end(GHVAE(**tiny_config), make_dataset(), steps=1,
                        checkpoint_dir=str(tmp_path), verbose=0)
 
 
-def test_training_arguments_are_checked(tiny_config):
+def test_training_arguments_are_checked(tiny_config, tmp_path):
     model = GHVAE(**tiny_config)
     with pytest.raises(ValueError, match=r"steps \(3\) must be a multiple of checkpoint_every \(2\)"):
         fit_greedy(model, make_dataset(), steps_per_stage=3, checkpoint_every=2, verbose=0)
+    with pytest.raises(ValueError, match=r"stage_2: steps \(3\) must be a multiple"):
+        fit_greedy(model, make_dataset(), steps_per_stage=[2, 3], checkpoint_every=2,
+                   checkpoint_dir=str(tmp_path), verbose=0)
+    assert not (tmp_path / "checkpoint.json").exists(), "checked before stage 1 trained"
+    with pytest.raises(ValueError, match="training clips have 2 frames; they need more than context_length=2"):
+        fit_greedy(model, make_dataset(steps=2), steps_per_stage=1, verbose=0)
     with pytest.raises(ValueError, match="steps_per_stage must be a positive int or 2"):
         fit_greedy(model, make_dataset(), steps_per_stage=[1, 2, 3], verbose=0)
     unbatched = make_dataset().unbatch().batch(4)  # a possibly short last batch: T is still fixed

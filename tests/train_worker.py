@@ -12,7 +12,6 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -31,6 +30,8 @@ def main():
     with scope:
         model = GHVAE(**TINY, action_dim=3, seed=7)
     dataset = make_dataset(batch=4, batches=4)
+    if weights_out:
+        model.save_weights(weights_out.replace(".weights.h5", ".initial.weights.h5"))
     if multiworker:
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = (
@@ -41,10 +42,9 @@ def main():
         model,
         dataset,
         steps_per_stage=steps,
-        strategy=strategy,
+        strategy=strategy,  # default: Adam
         checkpoint_dir=checkpoint_dir,
         checkpoint_every=1,
-        optimizer=lambda: keras.optimizers.SGD(0.05),
         stages=[1] if multiworker else None,
         verbose=0,
     )

@@ -11,8 +11,9 @@ with the same batch and sequence length. Prints one JSON line.
 
 Memory is the peak resident set size while training (Linux VmHWM, reset once
 the model, optimizer and batch are loaded) minus the resident size of that
-idle loaded process; where a GPU is present, TensorFlow's peak device
-memory is reported too.
+idle loaded process; it includes the first step, which traces the graph.
+Where a GPU is present, TensorFlow's peak device memory over the idle
+process is reported too.
 """
 
 import argparse
@@ -76,6 +77,9 @@ def measure(variant, args):
     gpus = tf.config.list_physical_devices("GPU")
     idle_mb = _read_status("VmRSS")
     _reset_peak_rss()
+    if gpus:
+        tf.config.experimental.reset_memory_stats("GPU:0")
+        idle_gpu_mb = tf.config.experimental.get_memory_info("GPU:0")["current"] / 2**20
     step_seconds = []
     for _ in range(args.steps + 1):  # the first step also traces the graph
         start = time.perf_counter()
@@ -93,7 +97,7 @@ def measure(variant, args):
     }
     if gpus:
         info = tf.config.experimental.get_memory_info("GPU:0")
-        result["gpu_peak_mb"] = round(info["peak"] / 2**20, 1)
+        result["gpu_peak_mb"] = round(info["peak"] / 2**20 - idle_gpu_mb, 1)
     return result
 
 
