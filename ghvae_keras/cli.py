@@ -5,6 +5,7 @@ import sys
 
 
 def _demo(args):
+    import keras
     import numpy as np
     import tensorflow as tf
 
@@ -13,6 +14,7 @@ def _demo(args):
     from ghvae_keras.training import fit_greedy
     from ghvae_keras.video_io import grid, write_gif
 
+    keras.utils.set_random_seed(args.seed)  # weights, data order and samples
     context, horizon = 2, 8
     train = pushed_squares(256, context + 6, image_size=32, seed=0)
     test = pushed_squares(1, context + horizon, image_size=32, seed=10_000)
