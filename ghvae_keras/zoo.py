@@ -1,0 +1,620 @@
+"""The model zoo: registered presets, `from_pretrained`, `push_to_hub`, model cards.
+
+A preset is a folder in the format of KerasHub presets and of Keras' own
+`model.save("hf://…")`, so `keras.saving.load_model("hf://org/name")` reads
+it too:
+
+    config.json        the serialized `GHVAE` (Keras serialization format)
+    metadata.json      description, parameter count, data, metrics, package
+                       versions, Hub location and the sha256 of every file
+    model.weights.h5   the weights (no optimizer state)
+    README.md          the Hub model card, rendered from metadata.json
+    sample.npz         a short clip for demos (`frames` uint8, `actions`)
+
+The registry is the set of preset folders under the repository's `zoo/`
+(or the copy installed with the package); `list_models()` returns it.
+Loading reads only JSON, `.weights.h5` and `.npz` without pickles, after
+checking every file's sha256.
+"""
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from ghvae_keras.model import GHVAE
+
+CONFIG_FILE = "config.json"
+METADATA_FILE = "metadata.json"
+WEIGHTS_FILE = "model.weights.h5"
+CARD_FILE = "README.md"
+SAMPLE_FILE = "sample.npz"
+PRESET_FILES = (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, CARD_FILE, SAMPLE_FILE)
+
+# Formats that execute code or unpickle on load; a preset holding one is refused.
+_UNSAFE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".joblib", ".ckpt", ".keras", ".npy")
+_HF_URI = re.compile(r"^hf://(?P<repo>[\w.-]+/[\w.-]+)(?:@(?P<revision>[\w./-]+))?$")
+_PACKAGE_DIR = Path(__file__).resolve().parent
+# The source checkout's zoo, then the copy a wheel installs into the package.
+_ZOO_DIRS = (_PACKAGE_DIR.parent / "zoo", _PACKAGE_DIR / "zoo_presets")
+_CARD_TAGS = ("video-prediction", "ghvae", "keras")
+
+logger = logging.getLogger(__name__)
+_fallbacks_announced = set()
+
+
+class PresetError(ValueError):
+    """A preset that cannot be found, is incomplete, or fails verification."""
+
+
+# -- registry -----------------------------------------------------------------
+
+
+def _registry():
+    presets = {}
+    for zoo in _ZOO_DIRS:
+        if not zoo.is_dir():
+            continue
+        for folder in sorted(zoo.iterdir()):
+            if (folder / METADATA_FILE).is_file() and folder.name not in presets:
+                presets[folder.name] = folder
+    return presets
+
+
+def list_models():
+    """The registered presets: `{name: metadata}` (description, parameters,
+    data, metrics, Hub location, whether weights are available, ...)."""
+    models = {}
+    for name, folder in _registry().items():
+        metadata = read_metadata(folder)
+        metadata["has_weights"] = WEIGHTS_FILE in metadata.get("files", {})
+        models[name] = metadata
+    return models
+
+
+def read_metadata(preset_dir):
+    path = Path(preset_dir) / METADATA_FILE
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise PresetError(f"{preset_dir} is not a preset: it has no {METADATA_FILE}") from None
+    except json.JSONDecodeError as error:
+        raise PresetError(f"{path} is not valid JSON: {error}") from None
+
+
+# -- loading ------------------------------------------------------------------
+
+
+def from_pretrained(name_or_path, num_modules=None, revision=None, load_weights=True, token=None):
+    """Loads a pretrained GHVAE.
+
+    Args:
+        name_or_path: a registered preset name (see `list_models()`), fetched
+            from its Hub repository at its pinned revision;
+            `"hf://org/name[@revision]"`; or a local preset folder.
+        num_modules: return the model truncated to its first k modules.
+        revision: a Hub branch, tag or commit that overrides the pinned one.
+        load_weights: `False` returns the preset's architecture untrained
+            (to train it on your own data).
+        token: a Hugging Face token for private repositories (default: the
+            `HF_TOKEN` environment variable or the saved login).
+
+    When the Hub cannot be reached and the repository's `zoo/` or the
+    installed package holds the registered preset, that copy is loaded and
+    a warning says so once. `HF_HUB_OFFLINE` and `HF_HUB_CACHE` are honoured.
+
+    Example:
+
+    >>> model = ghvae_keras.from_pretrained("bair-4mod")
+    >>> video = model.predict_video(context, actions, horizon=28, num_samples=4)
+    """
+    folder = resolve_preset(name_or_path, revision=revision, require_weights=load_weights, token=token)
+    model = _model_from_config(folder / CONFIG_FILE)
+    if load_weights:
+        model.load_weights(folder / WEIGHTS_FILE)
+    if num_modules is not None:
+        if not 1 <= num_modules <= model.num_modules:
+            raise ValueError(f"num_modules must be in 1..{model.num_modules}, got {num_modules}")
+        model = model.truncated(num_modules)
+    return model
+
+
+def load_sample(name_or_path, revision=None, token=None):
+    """The preset's sample clip as a batch of one: `{"frames": float32
+    [1, T, H, W, 3] in [0, 1], "actions": float32 [1, T-1, A]}` (no
+    `"actions"` for action-free presets)."""
+    folder = resolve_preset(name_or_path, revision=revision, require_weights=False, token=token)
+    path = folder / SAMPLE_FILE
+    if not path.is_file():
+        raise PresetError(f"{name_or_path} has no sample clip ({SAMPLE_FILE})")
+    with np.load(path, allow_pickle=False) as sample:
+        clip = {"frames": sample["frames"][None].astype(np.float32) / 255.0}
+        if "actions" in sample:
+            clip["actions"] = sample["actions"][None].astype(np.float32)
+    return clip
+
+
+def resolve_preset(name_or_path, revision=None, require_weights=True, token=None):
+    """The verified local folder of a preset name, `hf://` URI or folder."""
+    name_or_path = os.fspath(name_or_path)
+    match = _HF_URI.match(name_or_path)
+    if match:
+        if revision is not None and match["revision"] is not None:
+            raise ValueError(f"give the revision once: in {name_or_path!r} or as revision={revision!r}")
+        folder = _download(match["repo"], revision or match["revision"] or "main", token)
+        verify_preset(folder, require_weights=require_weights)
+        return folder
+    if name_or_path.startswith("hf://"):
+        raise ValueError(f"expected 'hf://org/name' or 'hf://org/name@revision', got {name_or_path!r}")
+    if Path(name_or_path).is_dir():
+        folder = Path(name_or_path)
+        verify_preset(folder, require_weights=require_weights)
+        return folder
+    registry = _registry()
+    if name_or_path not in registry:
+        known = ", ".join(registry) or "none installed"
+        raise PresetError(
+            f"unknown preset {name_or_path!r}: not a registered name (known: {known}), "
+            "an 'hf://org/name' URI or a preset folder"
+        )
+    return _resolve_registered(name_or_path, registry[name_or_path], revision, require_weights, token)
+
+
+def _resolve_registered(name, local, revision, require_weights, token):
+    metadata = read_metadata(local)
+    hub = metadata.get("hub") or {}
+    repo_id, pinned = hub.get("repo_id"), hub.get("revision")
+    trusted = metadata.get("files", {})
+    if repo_id and (pinned or revision):
+        try:
+            folder = _download(repo_id, revision or pinned, token)
+        except _unreachable_errors() as error:
+            reason = f"the Hub could not be reached ({type(error).__name__}: {error})"
+        else:
+            # At the pinned revision the registry's own hashes are the reference;
+            # another revision is checked against the metadata it carries.
+            verify_preset(folder, expected=trusted if revision in (None, pinned) else None,
+                          require_weights=require_weights)
+            return folder
+    else:
+        reason = "it is not published on the Hub yet"
+    if require_weights and WEIGHTS_FILE not in trusted:
+        raise PresetError(
+            f"preset {name!r} has no weights yet: {reason}, and {local} holds its configuration "
+            "only. Use from_pretrained(..., load_weights=False) to train it yourself."
+        )
+    verify_preset(local, expected=trusted, require_weights=require_weights)
+    if name not in _fallbacks_announced and hub.get("revision"):
+        _fallbacks_announced.add(name)
+        logger.warning("loading %s from %s because %s", name, local, reason)
+    return local
+
+
+def _unreachable_errors():
+    from huggingface_hub import errors
+
+    # Offline mode, no connection or a Hub outage with nothing cached; a
+    # missing repository or revision is an error, not a reason to fall back.
+    return (errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled, ConnectionError, TimeoutError)
+
+
+def _download(repo_id, revision, token):
+    import huggingface_hub
+
+    from ghvae_keras import __version__
+
+    folder = huggingface_hub.snapshot_download(
+        repo_id, revision=revision, allow_patterns=list(PRESET_FILES), token=token,
+        library_name="ghvae-keras", library_version=__version__,
+    )
+    return Path(folder)
+
+
+def verify_preset(folder, expected=None, require_weights=True):
+    """Checks a preset folder before anything in it is loaded.
+
+    Refuses folders holding pickles or other code-bearing formats, checks
+    that `config.json` describes a `GHVAE`, and that every file listed in
+    `expected` (default: the folder's own `metadata.json`) exists with the
+    listed sha256. Raises `PresetError` naming the offending file.
+    """
+    folder = Path(folder)
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and (path.suffix.lower() in _UNSAFE_SUFFIXES or _is_pickle(path)):
+            raise PresetError(f"refusing {folder}: {path.name} is a pickle or another format that runs code on load")
+    if expected is None:
+        expected = read_metadata(folder).get("files", {})
+    for required in (CONFIG_FILE,) + ((WEIGHTS_FILE,) if require_weights else ()):
+        if required not in expected or not (folder / required).is_file():
+            raise PresetError(f"{folder} is missing {required}")
+    for name, digest in expected.items():
+        path = folder / name
+        if not path.is_file():
+            raise PresetError(f"{folder} is missing {name}, listed in its metadata")
+        actual = sha256(path)
+        if actual != digest:
+            raise PresetError(f"sha256 mismatch for {path}: expected {digest}, got {actual}")
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    if config.get("registered_name") != "ghvae_keras>GHVAE":
+        raise PresetError(f"{folder / CONFIG_FILE} does not describe a ghvae_keras GHVAE")
+
+
+def _is_pickle(path):
+    with open(path, "rb") as f:
+        head = f.read(2)
+    # Pickle protocols 2-5 open with PROTO (0x80) and the protocol number.
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+def _model_from_config(path):
+    config = json.loads(Path(path).read_text())
+    return GHVAE.from_config(config["config"])
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- saving -------------------------------------------------------------------
+
+
+def save_preset(model, preset_dir, metadata, sample=None, include_weights=True, overwrite=False):
+    """Writes `model` as a preset folder.
+
+    Args:
+        model: a `GHVAE`. Its weights are saved without optimizer state.
+        preset_dir: the folder to write; it appears complete or not at all.
+        metadata: the descriptive fields of metadata.json (`name`,
+            `description`, `data`, `training`, `metrics`, `hub`, `license`,
+            ...). The parameter count, versions and file hashes are added.
+        sample: optional clip `{"frames": [T, H, W, 3] in [0, 1],
+            "actions": [T-1, A]}` stored as sample.npz.
+        include_weights: `False` writes the configuration only (a registry
+            entry whose weights are not trained yet).
+        overwrite: replace an existing folder.
+    """
+    preset_dir = Path(preset_dir)
+    if preset_dir.exists() and not overwrite:
+        raise FileExistsError(f"{preset_dir} exists; pass overwrite=True to replace it")
+    if "name" not in metadata or "description" not in metadata:
+        raise ValueError("metadata needs at least 'name' and 'description'")
+    # An uncompiled copy: no optimizer state in the weights, no compile config.
+    clean = GHVAE.from_config(model.get_config())
+    clean.set_weights(model.get_weights())
+    preset_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{preset_dir.name}.", dir=preset_dir.parent))
+    try:
+        config = keras.saving.serialize_keras_object(clean)
+        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+        if include_weights:
+            clean.save_weights(staging / WEIGHTS_FILE)
+        if sample is not None:
+            _save_sample(staging / SAMPLE_FILE, sample, clean)
+        metadata = {
+            **metadata,
+            "parameters": int(clean.count_params()),
+            "num_modules": clean.num_modules,
+            "image_size": clean.image_size,
+            "action_dim": clean.action_dim,
+            "versions": _versions(),
+        }
+        write_card(staging, metadata)
+        _replace_dir(staging, preset_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return preset_dir
+
+
+def write_card(preset_dir, metadata=None):
+    """Renders README.md from the metadata, then rewrites metadata.json with
+    the sha256 of every file in the folder."""
+    preset_dir = Path(preset_dir)
+    metadata = dict(metadata or read_metadata(preset_dir))
+    (preset_dir / CARD_FILE).write_text(render_card(metadata))
+    metadata["files"] = {
+        path.name: sha256(path)
+        for path in sorted(preset_dir.iterdir())
+        if path.is_file() and path.name != METADATA_FILE
+    }
+    _write_json(preset_dir / METADATA_FILE, metadata)
+    return metadata
+
+
+def _save_sample(path, sample, model):
+    frames = np.asarray(sample["frames"], np.float32)
+    expected = (model.image_size, model.image_size, 3)
+    if frames.ndim != 4 or frames.shape[1:] != expected:
+        raise ValueError(f"sample frames must be [T, {', '.join(map(str, expected))}], got {list(frames.shape)}")
+    arrays = {"frames": (np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8)}
+    if model.action_dim:
+        arrays["actions"] = np.asarray(sample["actions"], np.float32)
+        if arrays["actions"].shape != (len(frames) - 1, model.action_dim):
+            raise ValueError(
+                f"sample actions must be [{len(frames) - 1}, {model.action_dim}], "
+                f"got {list(arrays['actions'].shape)}"
+            )
+    np.savez_compressed(path, **arrays)
+
+
+def _replace_dir(staging, target):
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old)
+    else:
+        os.replace(staging, target)
+
+
+def _write_json(path, data):
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+def _versions():
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for package in ("ghvae-keras", "keras", "tensorflow", "tensorflow-cpu", "jax", "numpy", "h5py"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    versions["backend"] = keras.backend.backend()
+    return versions
+
+
+# -- model cards --------------------------------------------------------------
+
+
+def card_data(metadata):
+    """The card's YAML front matter as `huggingface_hub.ModelCardData`."""
+    from huggingface_hub import EvalResult, ModelCardData
+
+    trained_on = (metadata.get("training") or {}).get("dataset")
+    results = []
+    for entry in metadata.get("metrics", []):
+        for metric in ("fvd", "psnr", "ssim"):
+            if entry.get(metric) is not None:
+                results.append(EvalResult(
+                    task_type="video-prediction",
+                    dataset_type=entry["dataset"], dataset_name=entry["dataset"],
+                    dataset_split=entry.get("split"), metric_type=metric,
+                    metric_name=f"{metric.upper()} ({entry['num_modules']} modules, "
+                                f"{entry['context']}→{entry['horizon']}, best of {entry['samples']})",
+                    metric_value=entry[metric],
+                ))
+    return ModelCardData(
+        library_name="keras",
+        license=metadata.get("license", "apache-2.0"),
+        tags=list(_CARD_TAGS),
+        datasets=[trained_on] if trained_on else None,
+        model_name=metadata["name"],
+        eval_results=results or None,
+    )
+
+
+def render_card(metadata):
+    """A preset's model card (README.md) from its metadata."""
+    name = metadata["name"]
+    hub = metadata.get("hub") or {}
+    data = metadata.get("data") or {}
+    training = metadata.get("training")
+    protocol = metadata.get("protocol") or {}
+    size = metadata.get("image_size", "?")
+    protocol_text = (
+        f"{protocol['context']} context frames → {protocol['train_future']} predicted in training, "
+        f"{protocol['eval_future']} in evaluation" if protocol else "protocol not recorded"
+    )
+    lines = [f"# {name}", "", metadata["description"], ""]
+    lines += [
+        f"GHVAE with {metadata.get('num_modules', '?')} modules, "
+        f"{metadata.get('parameters', 0):,} parameters, {size}×{size} RGB, "
+        f"{protocol_text}. Greedy Hierarchical VAEs (Wu et al., CVPR 2021, "
+        "arXiv:2103.04174), implemented in ghvae-keras.",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "import ghvae_keras",
+        "",
+        f'model = ghvae_keras.from_pretrained("{name}")            # checks every file\'s sha256',
+        f'clip = ghvae_keras.load_sample("{name}")',
+        "video = model.predict_video(clip[\"frames\"][:, :model.context_length],",
+        "                            clip.get(\"actions\"), horizon=model.horizon, num_samples=4)",
+        "```",
+        "",
+    ]
+    if hub.get("repo_id"):
+        lines += [
+            f"`keras.saving.load_model(\"hf://{hub['repo_id']}\")` also works once `ghvae_keras` is "
+            "imported (it registers the layers), but it neither pins a revision nor checks hashes; "
+            f"prefer `ghvae_keras.from_pretrained(\"hf://{hub['repo_id']}@<revision>\")`.",
+            "",
+        ]
+    lines += ["## Training data", ""]
+    stand_in, real = data.get("stand_in") or {}, data.get("real") or {}
+    if training:
+        lines += [
+            f"**These weights are trained on simulated data, not on {real.get('title', 'the real dataset')}.** "
+            f"The training set is `{training['dataset']}`: {stand_in.get('description', '')}".rstrip(),
+            "",
+            "Trained with:",
+            "",
+            "```bash",
+            training["command"],
+            "```",
+            "",
+        ]
+    else:
+        lines += [
+            "**No weights are published for this preset yet**: the registry lists its "
+            f"configuration. Its weights will be trained on `{stand_in.get('name', 'a simulated stand-in')}`"
+            f" ({stand_in.get('description', '')}), a simulated stand-in for "
+            f"{real.get('title', 'the real dataset')}.",
+            "",
+        ]
+    if real:
+        lines += [
+            f"### Train on {real.get('title', 'the real data')}",
+            "",
+            real.get("access", ""),
+            "",
+            "```python",
+            "import ghvae_keras",
+            "from ghvae_keras import data, training",
+            "",
+            f'model = ghvae_keras.from_pretrained("{name}", load_weights=False)',
+            f'train = data.load("{real["name"]}", "train", sequence_length='
+            f'{protocol["context"] + protocol["train_future"]}, batch_size=16)',
+            'training.fit_greedy(model, train, steps_per_stage=100_000, checkpoint_dir="checkpoints")',
+            "```",
+            "",
+        ]
+    lines += _metrics_section(metadata)
+    lines += [
+        "## Limitations",
+        "",
+        "- Trained on simulated stand-ins: expect a domain gap on real video; fine-tune on real data before use.",
+        f"- {size}×{size} frames and a model far smaller than the paper's (about 599M parameters): "
+        "its numbers are not comparable with the published ones.",
+        "- Predictions are samples: use several (`num_samples`) and the best-of-N protocol when comparing.",
+        "",
+        "## Citation",
+        "",
+        "```bibtex",
+        "@inproceedings{wu2021greedy,",
+        "  title={Greedy Hierarchical Variational Autoencoders for Large-Scale Video Prediction},",
+        "  author={Wu, Bohan and Nair, Suraj and Mart{\\'i}n-Mart{\\'i}n, Roberto and Fei-Fei, Li and Finn, Chelsea},",
+        "  booktitle={CVPR},",
+        "  year={2021}",
+        "}",
+        "```",
+        "",
+    ]
+    from huggingface_hub import ModelCard
+
+    return str(ModelCard(f"---\n{card_data(metadata).to_yaml()}\n---\n\n" + "\n".join(lines)))
+
+
+def _metrics_section(metadata):
+    metrics = metadata.get("metrics") or []
+    lines = ["## Evaluation", ""]
+    if not metrics:
+        return lines + ["Not evaluated yet.", ""]
+    lines += [
+        "Best of N samples per test video for PSNR and SSIM; FVD over all samples. "
+        "Copying the last context frame is the floor every model must beat.",
+        "",
+        "| data | modules | context → future | N | PSNR ↑ | SSIM ↑ | FVD ↓ |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for entry in metrics:
+        protocol = f"{entry['context']} → {entry['horizon']}"
+        row = [entry["dataset"] + (f" ({entry['split']})" if entry.get("split") else ""),
+               str(entry["num_modules"]), protocol, str(entry["samples"])]
+        lines.append("| " + " | ".join(row + [_fmt(entry.get(m)) for m in ("psnr", "ssim", "fvd")]) + " |")
+        floor = entry.get("copy_last_frame")
+        if floor:
+            row = [row[0], "copy last frame", protocol, "–"]
+            lines.append("| " + " | ".join(row + [_fmt(floor.get(m)) for m in ("psnr", "ssim", "fvd")]) + " |")
+    commands = sorted({entry["command"] for entry in metrics if entry.get("command")})
+    if commands:
+        lines += ["", "Measured with:", "", "```bash", *commands, "```"]
+    return lines + [""]
+
+
+def _fmt(value):
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def validate_card(preset_dir):
+    """The problems that keep a preset folder from being published (an
+    empty list when it is ready): files and hashes, and the card's
+    library, tags, datasets, license, metric values and training command."""
+    from huggingface_hub import ModelCard
+
+    preset_dir = Path(preset_dir)
+    try:
+        verify_preset(preset_dir)
+    except PresetError as error:
+        return [str(error)]
+    metadata = read_metadata(preset_dir)
+    card = ModelCard.load(preset_dir / CARD_FILE)
+    front = card.data.to_dict()
+    problems = []
+    if front.get("library_name") != "keras":
+        problems.append("card: library_name must be 'keras'")
+    missing_tags = {"video-prediction", "ghvae"} - set(front.get("tags") or ())
+    if missing_tags:
+        problems.append(f"card: missing tags {sorted(missing_tags)}")
+    for field in ("datasets", "license"):
+        if not front.get(field):
+            problems.append(f"card: no {field}")
+    results = card.data.eval_results or []
+    if not results or any(r.metric_value is None for r in results):
+        problems.append("card: no metrics with values (model-index)")
+    command = (metadata.get("training") or {}).get("command")
+    if not command:
+        problems.append("metadata: no training command")
+    elif command not in card.text:
+        problems.append("card: does not show the training command")
+    return problems
+
+
+# -- publishing ---------------------------------------------------------------
+
+
+def push_to_hub(model_or_preset_dir, repo_id, metadata=None, sample=None, private=None,
+                revision=None, commit_message=None, token=None, api=None):
+    """Publishes a preset to the Hugging Face Hub.
+
+    Args:
+        model_or_preset_dir: a preset folder (see `save_preset`) or a
+            `GHVAE`, which is saved as one with `metadata` and `sample`.
+        repo_id: `"org/name"`; created when it does not exist.
+        private: create the repository private.
+        revision: the branch to commit to (default: main).
+        token: a Hugging Face token (default: `HF_TOKEN` or the saved login).
+        api: an `huggingface_hub.HfApi` to use.
+
+    The folder must pass `validate_card` first. Returns the commit
+    (`CommitInfo`; `.oid` is the revision to pin).
+    """
+    from huggingface_hub import HfApi
+
+    from ghvae_keras import __version__
+
+    with tempfile.TemporaryDirectory() as scratch:
+        if isinstance(model_or_preset_dir, GHVAE):
+            folder = save_preset(model_or_preset_dir, Path(scratch) / "preset",
+                                 {**(metadata or {}), "hub": {"repo_id": repo_id, "revision": None}},
+                                 sample=sample)
+        else:
+            folder = Path(model_or_preset_dir)
+        problems = validate_card(folder)
+        if problems:
+            raise PresetError(f"{folder} is not ready to publish:\n- " + "\n- ".join(problems))
+        api = api or HfApi(token=token, library_name="ghvae-keras", library_version=__version__)
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        return api.upload_folder(
+            repo_id=repo_id, folder_path=folder, revision=revision,
+            allow_patterns=list(PRESET_FILES),
+            commit_message=commit_message or f"Upload {read_metadata(folder)['name']} (ghvae-keras {__version__})",
+        )
