@@ -13,8 +13,18 @@ if (
         "the model without TensorFlow"
     )
 
+__version__ = "0.1.0"
+
 from ghvae_keras.layers import GHVAEModule  # noqa: E402
 from ghvae_keras.model import GHVAE  # noqa: E402
+from ghvae_keras.zoo import from_pretrained, list_models, load_sample, push_to_hub  # noqa: E402
 
-__version__ = "0.1.0"
-__all__ = ["GHVAE", "GHVAEModule", "__version__"]
+__all__ = [
+    "GHVAE",
+    "GHVAEModule",
+    "from_pretrained",
+    "list_models",
+    "load_sample",
+    "push_to_hub",
+    "__version__",
+]
