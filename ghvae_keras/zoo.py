@@ -42,8 +42,12 @@ PRESET_FILES = (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, CARD_FILE, SAMPLE_FILE
 _UNSAFE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".joblib", ".ckpt", ".keras", ".npy")
 _HF_URI = re.compile(r"^hf://(?P<repo>[\w.-]+/[\w.-]+)(?:@(?P<revision>[\w./-]+))?$")
 _PACKAGE_DIR = Path(__file__).resolve().parent
-# The source checkout's zoo, then the copy a wheel installs into the package.
-_ZOO_DIRS = (_PACKAGE_DIR.parent / "zoo", _PACKAGE_DIR / "zoo_presets")
+# A source checkout's (or editable install's) zoo, then the copy a wheel
+# installs into the package.
+_ZOO_DIRS = tuple(
+    folder for folder in (_PACKAGE_DIR.parent / "zoo", _PACKAGE_DIR / "zoo_presets")
+    if folder.name == "zoo_presets" or (_PACKAGE_DIR.parent / "pyproject.toml").is_file()
+)
 _CARD_TAGS = ("video-prediction", "ghvae", "keras")
 
 logger = logging.getLogger(__name__)
@@ -172,7 +176,8 @@ def _resolve_registered(name, local, revision, require_weights, token):
     hub = metadata.get("hub") or {}
     repo_id, pinned = hub.get("repo_id"), hub.get("revision")
     trusted = metadata.get("files", {})
-    if repo_id and (pinned or revision):
+    tried_hub = bool(repo_id and (pinned or revision))
+    if tried_hub:
         try:
             folder = _download(repo_id, revision or pinned, token)
         except _unreachable_errors() as error:
@@ -185,13 +190,15 @@ def _resolve_registered(name, local, revision, require_weights, token):
             return folder
     else:
         reason = "it is not published on the Hub yet"
-    if require_weights and WEIGHTS_FILE not in trusted:
+    if require_weights and not (local / WEIGHTS_FILE).is_file():
+        if WEIGHTS_FILE in trusted:
+            raise PresetError(f"cannot load {name!r}: {reason}, and {local} does not hold its weights")
         raise PresetError(
             f"preset {name!r} has no weights yet: {reason}, and {local} holds its configuration "
             "only. Use from_pretrained(..., load_weights=False) to train it yourself."
         )
     verify_preset(local, expected=trusted, require_weights=require_weights)
-    if name not in _fallbacks_announced and hub.get("revision"):
+    if tried_hub and name not in _fallbacks_announced:
         _fallbacks_announced.add(name)
         logger.warning("loading %s from %s because %s", name, local, reason)
     return local

@@ -263,6 +263,10 @@ def test_unreachable_hub_falls_back_to_the_zoo_copy_and_says_so_once(
         assert_same_weights(ghvae_keras.from_pretrained("tiny-2mod"), tiny_model)
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 1 and "the Hub could not be reached" in messages[0] and str(local) in messages[0]
+    (local / zoo.WEIGHTS_FILE).unlink()  # a registry copy without the weights file
+    with pytest.raises(zoo.PresetError, match=r"the Hub could not be reached.*does not hold its weights"):
+        ghvae_keras.from_pretrained("tiny-2mod")
+    assert ghvae_keras.from_pretrained("tiny-2mod", load_weights=False).action_dim == 3
 
 
 def test_unknown_preset_lists_the_known_ones():
