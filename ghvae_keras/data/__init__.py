@@ -1,5 +1,34 @@
-"""Video data as `{"frames": [B, T, H, W, 3], "actions": [B, T-1, A]}`."""
+"""Video data as `{"frames": [B, T, H, W, 3], "actions": [B, T-1, A]}`.
 
+Importing this package registers the project's TFDS builders
+(`kitti_raw_video`, `cityscapes_sequence`) with TFDS.
+"""
+
+from ghvae_keras.data.cityscapes_sequence import CityscapesSequence
+from ghvae_keras.data.dataset_spec import (
+    DATASETS,
+    DatasetSpec,
+    get_spec,
+    list_datasets,
+    register_dataset,
+)
+from ghvae_keras.data.errors import DataError, DatasetUnavailable, ManualDownloadRequired
+from ghvae_keras.data.kitti_raw_video import KittiRawVideo
+from ghvae_keras.data.pipeline import load, preview
 from ghvae_keras.data.synthetic import pushed_squares
 
-__all__ = ["pushed_squares"]
+__all__ = [
+    "DATASETS",
+    "CityscapesSequence",
+    "DataError",
+    "DatasetSpec",
+    "DatasetUnavailable",
+    "KittiRawVideo",
+    "ManualDownloadRequired",
+    "get_spec",
+    "list_datasets",
+    "load",
+    "preview",
+    "pushed_squares",
+    "register_dataset",
+]

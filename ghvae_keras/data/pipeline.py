@@ -1,0 +1,175 @@
+"""`load`: episodes from TFDS -> batches of fixed-length windows for training
+and evaluation, `{"frames": [B, T, H, W, 3], "actions": [B, T-1, A]}`."""
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from ghvae_keras.data.dataset_spec import get_spec
+from ghvae_keras.data.errors import DatasetUnavailable, ManualDownloadRequired
+
+# The shuffle buffer holds windows as stored (uint8): this bounds its memory.
+_SHUFFLE_BUFFER_BYTES = 256 << 20
+_MAX_SHUFFLE_BUFFER = 4096
+
+
+def load(name, split, sequence_length, batch_size, *, shuffle=True, seed=None,
+         image_size=64, data_dir=None):
+    """Batches of video windows from a dataset, for training or evaluation.
+
+    Training (`shuffle=True`): files and windows are shuffled, each episode
+    gives one window of `sequence_length` frames from a random start (a new
+    one every pass over the data), and batches are full
+    (`drop_remainder=True`) so their shape is static. Evaluation
+    (`shuffle=False`): each episode gives its first window, in the dataset's
+    order, and the last batch may be smaller: no episode is left out. With a
+    `seed`, training order and windows are the same on every run.
+
+    Data that is not in `data_dir` yet is prepared first: TFDS-hosted sets
+    (bair, robonet) are downloaded; the manual-download sets (kitti,
+    cityscapes) are built from the files the user put in
+    `<data_dir>/downloads/manual/`.
+
+    Args:
+        name: a name from `list_datasets()` (`bair`, `robonet`, `kitti`,
+            `cityscapes`, ...) or `tfds:NAME[/CONFIG]` for a TFDS dataset
+            with a `video` or `frames` feature.
+        split: a TFDS split, slices included (e.g. `"train[:95%]"`).
+        sequence_length: frames per window, T.
+        batch_size: windows per batch, B.
+        shuffle: training order (True) or the deterministic evaluation order.
+        seed: makes the training order and windows reproducible.
+        image_size: frames are resized to `image_size` squares (a centre
+            square is taken first if they are not square).
+        data_dir: the TFDS data folder (default: TFDS's, `~/tensorflow_datasets`).
+
+    Returns:
+        A `tf.data.Dataset` of `{"frames": float32 [B, T, S, S, 3] in [0, 1],
+        "actions": float32 [B, T-1, A]}`; no `"actions"` for action-free data.
+        Episodes that fail to decode are skipped with a warning.
+
+    Raises:
+        ValueError: unknown name, or `sequence_length` longer than the
+            episodes where their length is fixed. (Where it varies, a too
+            short episode stops the iteration with an error naming both lengths.)
+        ManualDownloadRequired: the manual download is missing; the message
+            holds the builder's instructions and the folder to use.
+        DatasetUnavailable: TFDS could not download and prepare the data.
+    """
+    if sequence_length < 1 or batch_size < 1:
+        raise ValueError(f"sequence_length and batch_size must be >= 1, got "
+                         f"{sequence_length} and {batch_size}")
+    spec = get_spec(name, data_dir)
+    builder = tfds.builder(spec.tfds_name_for(image_size), data_dir=data_dir)
+    shapes = builder.info.features.shape
+    episode_length = spec.episode_length or shapes[spec.frames_key][0]
+    if episode_length is not None and sequence_length > episode_length:
+        raise ValueError(f"sequence_length {sequence_length} is longer than the episodes of "
+                         f"{name} ({episode_length} frames)")
+    _prepare(builder)
+
+    keys = [spec.frames_key] + ([spec.actions_key] if spec.actions_key else [])
+    episodes = builder.as_dataset(
+        split=split,
+        shuffle_files=shuffle,
+        read_config=tfds.ReadConfig(shuffle_seed=seed),
+        decoders=tfds.decode.PartialDecoding({key: True for key in keys}),
+    ).ignore_errors(log_warning=True)  # a damaged record costs one episode, not the epoch
+
+    def window(episode, random):
+        frames = episode[spec.frames_key]
+        length = tf.shape(frames)[0]
+        tf.debugging.Assert(length >= sequence_length, [
+            f"sequence_length {sequence_length} is longer than an episode of {name}, of", length,
+            "frames"])
+        start = random % tf.cast(length - sequence_length + 1, tf.int64) if shuffle else 0
+        item = {"frames": frames[start : start + sequence_length]}
+        if spec.actions_key:
+            # Action t moves frame t to t+1: a window of T frames takes the
+            # T-1 actions from its start, whether the episode stores N or N-1.
+            actions = tf.cast(episode[spec.actions_key], tf.float32)
+            tf.debugging.Assert(tf.shape(actions)[0] >= length - 1, [
+                f"{name}: fewer actions than frames - 1:", tf.shape(actions)[0], length])
+            item["actions"] = tf.ensure_shape(
+                actions[start : start + sequence_length - 1],
+                [sequence_length - 1, spec.action_dim])
+        return item
+
+    # One random number per episode, new ones each pass, reproducible with a seed.
+    randoms = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    windows = tf.data.Dataset.zip(episodes, randoms).map(
+        window, num_parallel_calls=tf.data.AUTOTUNE)
+    if shuffle:
+        frame_shape = shapes[spec.frames_key][1:]
+        window_bytes = sequence_length * int(np.prod([d or image_size for d in frame_shape]))
+        buffer = max(batch_size, min(_MAX_SHUFFLE_BUFFER, _SHUFFLE_BUFFER_BYTES // window_bytes))
+        windows = windows.shuffle(buffer, seed=seed)
+    batches = windows.batch(batch_size, drop_remainder=shuffle)
+    to_float = lambda batch: _to_float(batch, sequence_length, image_size)  # noqa: E731
+    return batches.map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _to_float(batch, sequence_length, image_size):
+    """uint8 frames -> float32 in [0, 1], resized to `image_size` squares."""
+    frames = tf.image.convert_image_dtype(batch["frames"], tf.float32)
+    shape = tf.shape(frames)
+    height, width = shape[2], shape[3]
+    # Centre square first, so that no frame is squeezed.
+    side = tf.minimum(height, width)
+    frames = frames[:, :, (height - side) // 2 :, (width - side) // 2 :][:, :, :side, :side]
+    frames = tf.reshape(frames, tf.concat([[-1], tf.shape(frames)[2:]], 0))
+    frames = tf.image.resize(frames, [image_size, image_size], antialias=True)
+    frames = tf.reshape(tf.clip_by_value(frames, 0.0, 1.0),
+                        [shape[0], sequence_length, image_size, image_size, 3])
+    return {**batch, "frames": frames}
+
+
+def _prepare(builder):
+    """Makes sure `builder`'s data is on disk: TFDS's download for hosted
+    sets, the builder's own generation from the manual folder otherwise."""
+    if builder.is_prepared():
+        return
+    if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
+        manual_dir = builder.data_dir_root / "downloads" / "manual"
+        # The project's builders say which files they need; others need any.
+        pattern = getattr(builder, "ARCHIVE_PATTERN", "*")
+        if not manual_dir.exists() or not any(manual_dir.glob(pattern)):
+            raise ManualDownloadRequired(builder.name, manual_dir, builder.MANUAL_DOWNLOAD_INSTRUCTIONS)
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
+        return
+    try:
+        builder.download_and_prepare()
+    except Exception as error:  # network, disk, missing apache-beam: all say the same to the user
+        raise DatasetUnavailable(
+            f"{builder.name} is not prepared in {builder.data_dir_root} and "
+            f"TFDS could not download and prepare it: {type(error).__name__}: {error}"
+        ) from error
+
+
+# Frames shown for data whose episode length varies: 2 context + 10 future,
+# the training window of most presets.
+_PREVIEW_LENGTH = 12
+
+
+def preview(name, split="train", num=4, sequence_length=None, *, image_size=64, data_dir=None):
+    """The first `num` evaluation windows of a dataset, to look at what a
+    model would learn from (`ghvae data show` writes them as a GIF).
+
+    Args:
+        name, split, image_size, data_dir: as for `load`.
+        num: how many sequences.
+        sequence_length: frames per sequence (default: the whole episode
+            where episodes have a fixed length, else 12).
+
+    Returns:
+        `{"frames": float32 [N, T, S, S, 3], "actions": [N, T-1, A]}` as
+        numpy arrays, N <= num; no `"actions"` for action-free data.
+    """
+    if sequence_length is None:
+        sequence_length = get_spec(name, data_dir).episode_length or _PREVIEW_LENGTH
+    batches = load(name, split, sequence_length, num, shuffle=False,
+                   image_size=image_size, data_dir=data_dir)
+    for batch in batches.take(1):
+        return {key: value.numpy() for key, value in batch.items()}
+    raise ValueError(f"{name} has no episodes in split {split!r}")
