@@ -18,6 +18,7 @@ checking every file's sha256.
 """
 
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -37,6 +38,8 @@ WEIGHTS_FILE = "model.weights.h5"
 CARD_FILE = "README.md"
 SAMPLE_FILE = "sample.npz"
 PRESET_FILES = (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, CARD_FILE, SAMPLE_FILE)
+# Every file but the metadata carries a sha256 in the metadata.
+_HASHED_FILES = tuple(name for name in PRESET_FILES if name != METADATA_FILE)
 
 # Formats that execute code or unpickle on load; a preset holding one is refused.
 _UNSAFE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".joblib", ".ckpt", ".keras", ".npy")
@@ -152,23 +155,25 @@ def resolve_preset(name_or_path, revision=None, require_weights=True, token=None
     if match:
         if revision is not None and match["revision"] is not None:
             raise ValueError(f"give the revision once: in {name_or_path!r} or as revision={revision!r}")
-        folder = _download(match["repo"], revision or match["revision"] or "main", token)
+        folder = _download(match["repo"], revision or match["revision"] or "main", token, require_weights)
         verify_preset(folder, require_weights=require_weights)
         return folder
     if name_or_path.startswith("hf://"):
         raise ValueError(f"expected 'hf://org/name' or 'hf://org/name@revision', got {name_or_path!r}")
+    registry = _registry()
+    # A bare registered name means the registry's preset even where a folder
+    # of that name exists; write "./bair-4mod" for the folder.
+    if name_or_path in registry:
+        return _resolve_registered(name_or_path, registry[name_or_path], revision, require_weights, token)
     if Path(name_or_path).is_dir():
         folder = Path(name_or_path)
         verify_preset(folder, require_weights=require_weights)
         return folder
-    registry = _registry()
-    if name_or_path not in registry:
-        known = ", ".join(registry) or "none installed"
-        raise PresetError(
-            f"unknown preset {name_or_path!r}: not a registered name (known: {known}), "
-            "an 'hf://org/name' URI or a preset folder"
-        )
-    return _resolve_registered(name_or_path, registry[name_or_path], revision, require_weights, token)
+    known = ", ".join(registry) or "none installed"
+    raise PresetError(
+        f"unknown preset {name_or_path!r}: not a registered name (known: {known}), "
+        "an 'hf://org/name' URI or a preset folder"
+    )
 
 
 def _resolve_registered(name, local, revision, require_weights, token):
@@ -179,9 +184,9 @@ def _resolve_registered(name, local, revision, require_weights, token):
     tried_hub = bool(repo_id and (pinned or revision))
     if tried_hub:
         try:
-            folder = _download(repo_id, revision or pinned, token)
+            folder = _download(repo_id, revision or pinned, token, require_weights)
         except _unreachable_errors() as error:
-            reason = f"the Hub could not be reached ({type(error).__name__}: {error})"
+            reason = _unreachable_reason(error)
         else:
             # At the pinned revision the registry's own hashes are the reference;
             # another revision is checked against the metadata it carries.
@@ -205,20 +210,37 @@ def _resolve_registered(name, local, revision, require_weights, token):
 
 
 def _unreachable_errors():
+    """Offline mode, no connection, or a Hub outage with nothing cached. A
+    missing repository or revision is an error, not a reason to fall back."""
     from huggingface_hub import errors
 
-    # Offline mode, no connection or a Hub outage with nothing cached; a
-    # missing repository or revision is an error, not a reason to fall back.
-    return (errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled, ConnectionError, TimeoutError)
+    unreachable = [errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled]
+    # huggingface_hub 2.x speaks httpx2, 1.x httpx: a transfer that breaks
+    # off midway raises their transport errors.
+    for client in ("httpx2", "httpx"):
+        try:
+            unreachable.append(importlib.import_module(client).TransportError)
+        except (ImportError, AttributeError):
+            pass
+    return tuple(unreachable)
 
 
-def _download(repo_id, revision, token):
+def _unreachable_reason(error):
+    from huggingface_hub import constants
+
+    if constants.is_offline_mode():
+        return "huggingface_hub is in offline mode (HF_HUB_OFFLINE) and its cache does not hold it"
+    return f"the Hub could not be reached ({type(error).__name__}: {error})"
+
+
+def _download(repo_id, revision, token, include_weights=True):
     import huggingface_hub
 
     from ghvae_keras import __version__
 
+    files = [name for name in PRESET_FILES if include_weights or name != WEIGHTS_FILE]
     folder = huggingface_hub.snapshot_download(
-        repo_id, revision=revision, allow_patterns=list(PRESET_FILES), token=token,
+        repo_id, revision=revision, allow_patterns=files, token=token,
         library_name="ghvae-keras", library_version=__version__,
     )
     return Path(folder)
@@ -227,44 +249,74 @@ def _download(repo_id, revision, token):
 def verify_preset(folder, expected=None, require_weights=True):
     """Checks a preset folder before anything in it is loaded.
 
-    Refuses folders holding pickles or other code-bearing formats, checks
-    that `config.json` describes a `GHVAE`, and that every file listed in
-    `expected` (default: the folder's own `metadata.json`) exists with the
-    listed sha256. Raises `PresetError` naming the offending file.
+    Refuses folders holding pickles or other code-bearing formats; checks
+    that every preset file in the folder is listed in `expected` (default:
+    the folder's own `metadata.json`) with its sha256, that nothing else is
+    listed, and that `config.json` describes a `GHVAE`. Raises `PresetError`
+    naming the offending file.
     """
     folder = Path(folder)
     for path in sorted(folder.rglob("*")):
         if path.is_file() and (path.suffix.lower() in _UNSAFE_SUFFIXES or _is_pickle(path)):
             raise PresetError(f"refusing {folder}: {path.name} is a pickle or another format that runs code on load")
     if expected is None:
-        expected = read_metadata(folder).get("files", {})
-    for required in (CONFIG_FILE,) + ((WEIGHTS_FILE,) if require_weights else ()):
-        if required not in expected or not (folder / required).is_file():
-            raise PresetError(f"{folder} is missing {required}")
-    for name, digest in expected.items():
+        expected = read_metadata(folder).get("files")
+    if not isinstance(expected, dict):
+        raise PresetError(f"{folder / METADATA_FILE} has no 'files' table of sha256 digests")
+    # Only the preset's own file names: a listed path never leaves the folder.
+    unknown = sorted(set(expected) - set(_HASHED_FILES))
+    if unknown:
+        raise PresetError(f"{folder}: metadata lists files that are not part of a preset: {unknown}")
+    for name in _HASHED_FILES:
         path = folder / name
-        if name == WEIGHTS_FILE and not require_weights and not path.is_file():
+        present = path.is_file()
+        if name not in expected:
+            if present:
+                raise PresetError(f"{folder}: {name} is not listed in the metadata, so it cannot be verified")
+            if name in (CONFIG_FILE,) + ((WEIGHTS_FILE,) if require_weights else ()):
+                raise PresetError(f"{folder} is missing {name}")
             continue
-        if not path.is_file():
+        if not present:
+            if name == WEIGHTS_FILE and not require_weights:
+                continue
             raise PresetError(f"{folder} is missing {name}, listed in its metadata")
         actual = sha256(path)
-        if actual != digest:
-            raise PresetError(f"sha256 mismatch for {path}: expected {digest}, got {actual}")
-    config = json.loads((folder / CONFIG_FILE).read_text())
-    if config.get("registered_name") != "ghvae_keras>GHVAE":
-        raise PresetError(f"{folder / CONFIG_FILE} does not describe a ghvae_keras GHVAE")
+        if actual != expected[name]:
+            raise PresetError(f"sha256 mismatch for {path}: expected {expected[name]}, got {actual}")
+    _read_config(folder / CONFIG_FILE)
 
 
 def _is_pickle(path):
     with open(path, "rb") as f:
         head = f.read(2)
-    # Pickle protocols 2-5 open with PROTO (0x80) and the protocol number.
+    # Pickle protocols 2-5 open with PROTO (0x80) and the protocol number;
+    # the older text protocols have no signature, hence the suffix list too.
     return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
 
 
+def _read_config(path):
+    """The GHVAE constructor arguments of a config.json, or PresetError."""
+    try:
+        config = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise PresetError(f"{path} is not valid JSON: {error}") from None
+    if not (
+        isinstance(config, dict)
+        and config.get("class_name") == "GHVAE"
+        and config.get("registered_name") == "ghvae_keras>GHVAE"
+        and isinstance(config.get("config"), dict)
+    ):
+        raise PresetError(f"{path} does not describe a ghvae_keras GHVAE")
+    return config["config"]
+
+
 def _model_from_config(path):
-    config = json.loads(Path(path).read_text())
-    return GHVAE.from_config(config["config"])
+    try:
+        return GHVAE.from_config(_read_config(path))
+    except (TypeError, ValueError) as error:
+        if isinstance(error, PresetError):
+            raise
+        raise PresetError(f"{path} holds an invalid GHVAE configuration: {error}") from None
 
 
 def sha256(path):
@@ -311,7 +363,7 @@ def save_preset(model, preset_dir, metadata, sample=None, include_weights=True, 
         if sample is not None:
             _save_sample(staging / SAMPLE_FILE, sample, clean)
         metadata = {
-            **metadata,
+            **{key: value for key, value in metadata.items() if key != "files"},
             "parameters": int(clean.count_params()),
             "num_modules": clean.num_modules,
             "image_size": clean.image_size,
@@ -328,15 +380,17 @@ def save_preset(model, preset_dir, metadata, sample=None, include_weights=True, 
 
 def write_card(preset_dir, metadata=None):
     """Renders README.md from the metadata, then rewrites metadata.json with
-    the sha256 of every file in the folder."""
+    the sha256 of every preset file in the folder."""
     preset_dir = Path(preset_dir)
     metadata = dict(metadata or read_metadata(preset_dir))
     (preset_dir / CARD_FILE).write_text(render_card(metadata))
-    metadata["files"] = {
-        path.name: sha256(path)
-        for path in sorted(preset_dir.iterdir())
-        if path.is_file() and path.name != METADATA_FILE
-    }
+    listed = metadata.get("files") or {}
+    files = {name: sha256(preset_dir / name) for name in _HASHED_FILES if (preset_dir / name).is_file()}
+    # Weights may live on the Hub only (too big for the repository): their
+    # listed hash stays the reference.
+    if WEIGHTS_FILE not in files and WEIGHTS_FILE in listed:
+        files[WEIGHTS_FILE] = listed[WEIGHTS_FILE]
+    metadata["files"] = files
     _write_json(preset_dir / METADATA_FILE, metadata)
     return metadata
 
@@ -346,6 +400,12 @@ def _save_sample(path, sample, model):
     expected = (model.image_size, model.image_size, 3)
     if frames.ndim != 4 or frames.shape[1:] != expected:
         raise ValueError(f"sample frames must be [T, {', '.join(map(str, expected))}], got {list(frames.shape)}")
+    # Long enough to show the default prediction against the truth.
+    if len(frames) < model.context_length + model.horizon:
+        raise ValueError(
+            f"the sample needs at least context_length + horizon = "
+            f"{model.context_length + model.horizon} frames, got {len(frames)}"
+        )
     arrays = {"frames": (np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8)}
     if model.action_dim:
         arrays["actions"] = np.asarray(sample["actions"], np.float32)
@@ -445,9 +505,11 @@ def render_card(metadata):
             "import ghvae_keras",
             "",
             f'model = ghvae_keras.from_pretrained("{name}")            # checks every file\'s sha256',
-            f'clip = ghvae_keras.load_sample("{name}")',
-            "video = model.predict_video(clip[\"frames\"][:, :model.context_length],",
-            "                            clip.get(\"actions\"), horizon=model.horizon, num_samples=4)",
+            f'clip = ghvae_keras.load_sample("{name}")                # true frames (and actions)',
+            "context = clip[\"frames\"][:, :model.context_length]",
+            *(["actions = clip[\"actions\"][:, :model.context_length + model.horizon - 1]"]
+              if metadata.get("action_dim") else ["actions = None                                    # action-free video"]),
+            "video = model.predict_video(context, actions, horizon=model.horizon, num_samples=4)",
             "```",
             "",
         ]
@@ -574,10 +636,12 @@ def validate_card(preset_dir):
         verify_preset(preset_dir)
     except PresetError as error:
         return [str(error)]
+    if not (preset_dir / CARD_FILE).is_file():
+        return [f"{preset_dir} has no model card ({CARD_FILE})"]
     metadata = read_metadata(preset_dir)
     card = ModelCard.load(preset_dir / CARD_FILE)
     front = card.data.to_dict()
-    problems = []
+    problems = [] if (metadata.get("hub") or {}).get("repo_id") else ["metadata: no hub.repo_id"]
     if front.get("library_name") != "keras":
         problems.append("card: library_name must be 'keras'")
     missing_tags = {"video-prediction", "ghvae"} - set(front.get("tags") or ())
@@ -627,14 +691,24 @@ def push_to_hub(model_or_preset_dir, repo_id, metadata=None, sample=None, privat
                                  sample=sample)
         else:
             folder = Path(model_or_preset_dir)
+            named = (read_metadata(folder).get("hub") or {}).get("repo_id")
+            if named != repo_id:
+                # The card and hashes name the repository: publishing elsewhere needs a new card.
+                raise PresetError(
+                    f"{folder} is made for the repository {named!r}, not {repo_id!r}: set "
+                    "hub.repo_id in its metadata.json and run write_card(folder) first"
+                )
         problems = validate_card(folder)
         if problems:
             raise PresetError(f"{folder} is not ready to publish:\n- " + "\n- ".join(problems))
         api = api or HfApi(token=token, library_name="ghvae-keras", library_version=__version__)
         api.create_repo(repo_id, private=private, exist_ok=True)
+        if revision is not None:
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
         return api.upload_folder(
             repo_id=repo_id, folder_path=folder, revision=revision,
-            allow_patterns=list(PRESET_FILES),
+            # Replace the preset files wholesale: no stale sample or weights stay behind.
+            allow_patterns=list(PRESET_FILES), delete_patterns=list(PRESET_FILES),
             commit_message=commit_message or f"Upload {read_metadata(folder)['name']} (ghvae-keras {__version__})",
         )
 
@@ -720,8 +794,8 @@ def render_zoo_card(models, reference):
         "|---|---|---|---|---|---|",
     ]
     for row in reference["rows"]:
-        lines.append(f"| {row['dataset']} | {row['model']} | {row['fvd']} | {row['psnr']} | "
-                     f"{row['ssim']} | {row['lpips']} |")
+        lines.append(f"| {row['dataset']} | {row['model']} | {row['fvd']:.1f} | {row['psnr']:.1f} | "
+                     f"{row['ssim']:.3f} | {row['lpips']:.3f} |")
     lines += [
         "",
         "## Limitations",

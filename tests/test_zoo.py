@@ -262,11 +262,66 @@ def test_unreachable_hub_falls_back_to_the_zoo_copy_and_says_so_once(
         assert zoo.resolve_preset("tiny-2mod") == local
         assert_same_weights(ghvae_keras.from_pretrained("tiny-2mod"), tiny_model)
     messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 1 and "the Hub could not be reached" in messages[0] and str(local) in messages[0]
+    assert len(messages) == 1 and "offline mode" in messages[0] and str(local) in messages[0]
     (local / zoo.WEIGHTS_FILE).unlink()  # a registry copy without the weights file
-    with pytest.raises(zoo.PresetError, match=r"the Hub could not be reached.*does not hold its weights"):
+    with pytest.raises(zoo.PresetError, match=r"offline mode.*does not hold its weights"):
         ghvae_keras.from_pretrained("tiny-2mod")
     assert ghvae_keras.from_pretrained("tiny-2mod", load_weights=False).action_dim == 3
+
+
+def test_a_transfer_that_breaks_off_falls_back_too(preset, tiny_model, monkeypatch, tmp_path, caplog):
+    import httpx2
+
+    def broken(*args, **kwargs):
+        raise httpx2.ReadTimeout("read timed out")
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", broken)
+    local = registry_with(monkeypatch, tmp_path, preset, revision=COMMIT)
+    with caplog.at_level(logging.WARNING, logger="ghvae_keras.zoo"):
+        assert_same_weights(ghvae_keras.from_pretrained("tiny-2mod"), tiny_model)
+    assert "the Hub could not be reached (ReadTimeout" in caplog.records[0].getMessage()
+    assert str(local) in caplog.records[0].getMessage()
+
+
+def test_revision_override_is_checked_against_its_own_metadata(preset, tiny_model, offline_hub, monkeypatch, tmp_path):
+    other = "f" * 40
+    # Another revision with a different (but self-consistent) config.
+    changed = tmp_path / "changed"
+    shutil.copytree(preset, changed)
+    config = json.loads((changed / zoo.CONFIG_FILE).read_text())
+    config["config"]["horizon"] = 7
+    (changed / zoo.CONFIG_FILE).write_text(json.dumps(config))
+    zoo.write_card(changed)
+    populate_cache(offline_hub, "org/tiny", changed, commit=other)
+    registry_with(monkeypatch, tmp_path, preset, revision=COMMIT)
+    assert ghvae_keras.from_pretrained("tiny-2mod", revision=other).horizon == 7
+
+
+def test_a_bare_registered_name_wins_over_a_folder_of_that_name(preset, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kitti-4mod").mkdir()
+    assert ghvae_keras.from_pretrained("kitti-4mod", load_weights=False).context_length == 5
+    with pytest.raises(zoo.PresetError, match="has no metadata.json"):
+        ghvae_keras.from_pretrained("./kitti-4mod")
+
+
+def test_metadata_cannot_point_outside_the_preset(preset, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not yours")
+    metadata = zoo.read_metadata(preset)
+    metadata["files"]["../secret.txt"] = zoo.sha256(secret)
+    (preset / zoo.METADATA_FILE).write_text(json.dumps(metadata))
+    with pytest.raises(zoo.PresetError, match=r"not part of a preset: \['../secret.txt'\]"):
+        ghvae_keras.from_pretrained(preset)
+
+
+def test_a_file_missing_from_the_metadata_is_refused(preset):
+    metadata = zoo.read_metadata(preset)
+    del metadata["files"][zoo.SAMPLE_FILE]
+    (preset / zoo.METADATA_FILE).write_text(json.dumps(metadata))
+    with pytest.raises(zoo.PresetError, match="sample.npz is not listed in the metadata"):
+        ghvae_keras.load_sample(preset)
 
 
 def test_unknown_preset_lists_the_known_ones():
@@ -383,6 +438,16 @@ def test_publish_dry_run_builds_and_validates_the_upload_folder(preset, tmp_path
     assert code == 0 and report["problems"] == [] and report["repo_id"] == "org/tiny"
     assert sorted(report["files"]) == sorted(zoo.PRESET_FILES)
     assert sorted(p.name for p in out.iterdir()) == sorted(zoo.PRESET_FILES)
+    # Another repository: the card is rendered for it.
+    other = tmp_path / "other"
+    code, line = run_tool("publish", [str(preset), "--dry-run", "--repo-id", "org/other", "--out", str(other)], capsys)
+    assert code == 0 and json.loads(line)["problems"] == []
+    assert "hf://org/other" in (other / zoo.CARD_FILE).read_text()
+    assert zoo.read_metadata(other)["hub"]["repo_id"] == "org/other"
+    # An existing folder is never emptied.
+    with pytest.raises(SystemExit):
+        run_tool("publish", [str(preset), "--dry-run", "--out", str(preset)], capsys)
+    assert (preset / zoo.WEIGHTS_FILE).is_file()
     # A registered preset without weights is not ready.
     if not ghvae_keras.list_models()["kitti-4mod"]["has_weights"]:
         code, line = run_tool("publish", ["kitti-4mod", "--dry-run"], capsys)
@@ -397,6 +462,9 @@ class RecordingApi:
 
     def create_repo(self, repo_id, **kwargs):
         self.calls.append(("create_repo", repo_id, kwargs))
+
+    def create_branch(self, repo_id, **kwargs):
+        self.calls.append(("create_branch", repo_id, kwargs))
 
     def upload_folder(self, **kwargs):
         files = sorted(p.name for p in Path(kwargs["folder_path"]).iterdir())
@@ -415,9 +483,19 @@ def test_push_to_hub_creates_the_repo_and_uploads_the_preset(preset, tiny_model)
     assert (create, repo_id, create_args["exist_ok"]) == ("create_repo", "org/tiny", True)
     assert upload == "upload_folder" and files == sorted(zoo.PRESET_FILES)
     assert upload_args["repo_id"] == "org/tiny" and upload_args["allow_patterns"] == list(zoo.PRESET_FILES)
+    assert upload_args["delete_patterns"] == list(zoo.PRESET_FILES)
+    # Privacy and the branch pass through; the branch is created first.
+    api = RecordingApi()
+    ghvae_keras.push_to_hub(preset, "org/tiny", private=True, revision="v2", api=api)
+    assert [call[0] for call in api.calls] == ["create_repo", "create_branch", "upload_folder"]
+    assert api.calls[0][2]["private"] is True
+    assert api.calls[1][2]["branch"] == "v2" and api.calls[2][2]["revision"] == "v2"
+    # A folder made for another repository is refused: its card names that one.
+    with pytest.raises(zoo.PresetError, match="made for the repository 'org/tiny', not 'org/other'"):
+        ghvae_keras.push_to_hub(preset, "org/other", api=RecordingApi())
     # A model is saved as a preset first.
     api = RecordingApi()
-    sample = {"frames": np.zeros((4, 16, 16, 3)), "actions": np.zeros((3, 3))}
+    sample = {"frames": np.zeros((5, 16, 16, 3)), "actions": np.zeros((4, 3))}
     ghvae_keras.push_to_hub(tiny_model, "org/tiny", metadata=tiny_metadata(), sample=sample, api=api)
     assert api.calls[1][1] == sorted(zoo.PRESET_FILES)
 

@@ -8,11 +8,10 @@ so no figure in a card is typed by hand.
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
-
-import shutil
 
 from ghvae_keras import zoo
 

@@ -9,9 +9,10 @@ The upload folder holds only the preset files (config.json, metadata.json,
 model.weights.h5, README.md, sample.npz) and must pass
 `ghvae_keras.zoo.validate_card`: hashes, `library_name: keras`, the tags
 `video-prediction` and `ghvae`, datasets, license, metrics with values and
-the training command. A real run needs a token with write access (`HF_TOKEN`
-or `huggingface-cli login`); after it, a registered preset's metadata.json
-records the repository and the commit to pin. Prints one JSON line.
+the training command. `--out` must not exist or be empty. A real run needs a
+token with write access (`HF_TOKEN` or `hf auth login`); after one to the main
+branch, a registered preset's metadata.json records the repository and the
+commit to pin. Prints one JSON line.
 """
 
 import argparse
@@ -43,14 +44,18 @@ def main(argv=None):
     if not repo_id:
         parser.error(f"{source} names no Hub repository: pass --repo-id")
 
+    if args.out and args.out.exists() and any(args.out.iterdir()):
+        parser.error(f"--out {args.out} exists and is not empty")
     with tempfile.TemporaryDirectory() as scratch:
         upload = args.out or Path(scratch) / "upload"
-        if upload.exists():
-            shutil.rmtree(upload)
-        upload.mkdir(parents=True)
+        upload.mkdir(parents=True, exist_ok=True)
         for name in zoo.PRESET_FILES:
             if (source / name).is_file():
                 shutil.copy2(source / name, upload / name)
+        if (metadata.get("hub") or {}).get("repo_id") != repo_id:
+            # The card names the repository: render it for the one published to.
+            metadata["hub"] = {"repo_id": repo_id, "revision": None}
+            zoo.write_card(upload, metadata)
         problems = zoo.validate_card(upload)
         report = {
             "preset": metadata["name"], "repo_id": repo_id, "dry_run": args.dry_run,
@@ -62,10 +67,13 @@ def main(argv=None):
             print(json.dumps(report))
             return 1 if problems else 0
         commit = zoo.push_to_hub(upload, repo_id, private=args.private or None, revision=args.revision)
-    report["revision"] = commit.oid
-    if source == registered:
-        metadata["hub"] = {"repo_id": repo_id, "revision": commit.oid}
-        zoo.write_card(source, metadata)
+        report["revision"] = commit.oid
+        if source == registered and args.revision is None:
+            # Pin the registry to the commit; the card and hashes are the uploaded ones.
+            shutil.copy2(upload / zoo.CARD_FILE, source / zoo.CARD_FILE)
+            pinned = zoo.read_metadata(upload)
+            pinned["hub"] = {"repo_id": repo_id, "revision": commit.oid}
+            (source / zoo.METADATA_FILE).write_text(json.dumps(pinned, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(report))
     return 0
 
