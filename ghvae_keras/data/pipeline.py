@@ -79,17 +79,23 @@ def load(name, split, sequence_length, batch_size, *, shuffle=True, seed=None,
     def window(episode, random):
         frames = episode[spec.frames_key]
         length = tf.shape(frames)[0]
-        tf.debugging.Assert(length >= sequence_length, [
+        checks = [tf.debugging.Assert(length >= sequence_length, [
             f"sequence_length {sequence_length} is longer than an episode of {name}, of", length,
-            "frames"])
+            "frames"])]
+        if spec.actions_key:
+            actions = tf.cast(episode[spec.actions_key], tf.float32)
+            checks.append(tf.debugging.Assert(tf.shape(actions)[0] >= length - 1, [
+                f"{name}: an episode has fewer actions than frames - 1:", tf.shape(actions)[0],
+                "actions,", length, "frames"]))
+        with tf.control_dependencies(checks):  # check before slicing
+            frames = tf.identity(frames)
+            if spec.actions_key:
+                actions = tf.identity(actions)
         start = random % tf.cast(length - sequence_length + 1, tf.int64) if shuffle else 0
         item = {"frames": frames[start : start + sequence_length]}
         if spec.actions_key:
             # Action t moves frame t to t+1: a window of T frames takes the
             # T-1 actions from its start, whether the episode stores N or N-1.
-            actions = tf.cast(episode[spec.actions_key], tf.float32)
-            tf.debugging.Assert(tf.shape(actions)[0] >= length - 1, [
-                f"{name}: fewer actions than frames - 1:", tf.shape(actions)[0], length])
             item["actions"] = tf.ensure_shape(
                 actions[start : start + sequence_length - 1],
                 [sequence_length - 1, spec.action_dim])
