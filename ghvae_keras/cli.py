@@ -38,6 +38,26 @@ def _demo(args):
     return 0
 
 
+def _data_show(args):
+    from ghvae_keras import data
+    from ghvae_keras.video_io import grid, write_gif
+
+    try:
+        sequences = data.preview(
+            args.name, args.split, num=args.num, sequence_length=args.sequence_length,
+            image_size=args.image_size, data_dir=args.data_dir,
+        )
+    except (data.DataError, ValueError) as error:
+        print(f"ghvae data show: {error}", file=sys.stderr)
+        return 1
+    frames = sequences["frames"]
+    write_gif(args.out, grid(list(frames)), fps=args.fps)
+    actions = "with" if "actions" in sequences else "without"
+    print(f"wrote {args.out}: {len(frames)} sequences of {frames.shape[1]} frames from "
+          f"{args.name} ({args.split}), one per row, {actions} actions")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="ghvae", description="GHVAE video prediction.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -53,6 +73,27 @@ def build_parser():
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     demo.set_defaults(run=_demo)
+
+    data = commands.add_parser("data", help="look at the training data")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    show = data_commands.add_parser(
+        "show",
+        help="write a GIF of a few sequences of a dataset",
+        description="Writes a GIF with one sequence per row, as the model would see them in "
+        "evaluation: the first window of the first episodes of the split. Data not yet in the "
+        "data folder is prepared first (downloaded for bair and robonet; built from the manual "
+        "download for kitti and cityscapes).",
+    )
+    show.add_argument("name", help="bair, robonet, kitti, cityscapes or tfds:NAME[/CONFIG]")
+    show.add_argument("--split", default="train", help="TFDS split (default: %(default)s)")
+    show.add_argument("--out", default="grid.gif", help="GIF to write (default: %(default)s)")
+    show.add_argument("--data-dir", default=None, help="TFDS data folder (default: TFDS's own)")
+    show.add_argument("--num", type=int, default=4, help="sequences to show (default: %(default)s)")
+    show.add_argument("--sequence-length", type=int, default=None,
+                      help="frames per sequence (default: whole episodes, or 12 where they vary)")
+    show.add_argument("--image-size", type=int, default=64, help="frame size (default: %(default)s)")
+    show.add_argument("--fps", type=float, default=8, help="frames per second (default: %(default)s)")
+    show.set_defaults(run=_data_show)
     return parser
 
 
