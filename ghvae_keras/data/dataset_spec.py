@@ -85,7 +85,7 @@ def get_spec(name, data_dir=None):
     )
     return DatasetSpec(
         name=name,
-        tfds_names={frames_shape[1] or 0: tfds_name},
+        tfds_names={frames_shape[1] or 0: tfds_name},  # the only choice, whatever its size
         frames_key=frames_key,
         actions_key=actions_key,
         action_dim=shapes[actions_key][1] if actions_key else None,

@@ -92,7 +92,8 @@ def load(name, split, sequence_length, batch_size, *, shuffle=True, seed=None,
             if spec.actions_key:
                 actions = tf.identity(actions)
         start = random % tf.cast(length - sequence_length + 1, tf.int64) if shuffle else 0
-        item = {"frames": frames[start : start + sequence_length]}
+        item = {"frames": tf.ensure_shape(
+            frames[start : start + sequence_length], [sequence_length, None, None, None])}
         if spec.actions_key:
             # Action t moves frame t to t+1: a window of T frames takes the
             # T-1 actions from its start, whether the episode stores N or N-1.
@@ -116,8 +117,12 @@ def load(name, split, sequence_length, batch_size, *, shuffle=True, seed=None,
 
 
 def _to_float(batch, sequence_length, image_size):
-    """uint8 frames -> float32 in [0, 1], resized to `image_size` squares."""
+    """uint8 frames -> float32 RGB in [0, 1], resized to `image_size` squares."""
     frames = tf.image.convert_image_dtype(batch["frames"], tf.float32)
+    if frames.shape[-1] == 1:
+        frames = tf.image.grayscale_to_rgb(frames)
+    if tuple(frames.shape[2:4]) == (image_size, image_size):
+        return {**batch, "frames": frames}  # stored at the size asked for
     shape = tf.shape(frames)
     height, width = shape[2], shape[3]
     # Centre square first, so that no frame is squeezed.
