@@ -1,5 +1,7 @@
 """Errors that `ghvae_keras.data.load` raises for data it cannot provide."""
 
+import textwrap
+
 
 class DataError(Exception):
     """Base class: the data asked for cannot be provided, for a reason the user can fix."""
@@ -20,7 +22,7 @@ class ManualDownloadRequired(DataError, FileNotFoundError):
         self.instructions = instructions
         super().__init__(
             f"{dataset} must be downloaded by hand into {self.manual_dir}\n"
-            f"{instructions.strip()}"
+            f"{textwrap.dedent(instructions).strip()}"
         )
 
 
