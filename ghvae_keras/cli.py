@@ -39,6 +39,8 @@ def _demo(args):
 
 
 def _data_show(args):
+    import tensorflow as tf
+
     from ghvae_keras import data
     from ghvae_keras.video_io import grid, write_gif
 
@@ -49,6 +51,11 @@ def _data_show(args):
         )
     except (data.DataError, ValueError) as error:
         print(f"ghvae data show: {error}", file=sys.stderr)
+        return 1
+    except tf.errors.InvalidArgumentError as error:  # an episode shorter than asked for
+        message = error.message
+        print(f"ghvae data show: {message[message.find('assertion failed:'):].splitlines()[0]}",
+              file=sys.stderr)
         return 1
     frames = sequences["frames"]
     write_gif(args.out, grid(list(frames)), fps=args.fps)

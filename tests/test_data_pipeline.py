@@ -1,3 +1,5 @@
+import textwrap
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -26,9 +28,15 @@ def episodes(lengths, frames_key="video", actions_key="actions", actions_per_fra
         {frames_key: ragged(videos, np.uint8), actions_key: ragged(actions, np.float32)})
 
 
-def mock_robonet(lengths):
-    """`mock_data` for robonet: episodes of `lengths` frames and one action fewer."""
-    return tfds.testing.mock_data(as_dataset_fn=lambda self, **kwargs: episodes(lengths))
+def mock_robonet(lengths, reads=None):
+    """`mock_data` for robonet: episodes of `lengths` frames and one action
+    fewer; the arguments of each read are appended to `reads`."""
+    def as_dataset(self, **kwargs):
+        if reads is not None:
+            reads.append(kwargs)
+        return episodes(lengths)
+
+    return tfds.testing.mock_data(as_dataset_fn=as_dataset)
 
 
 def mock_bair(num):
@@ -89,7 +97,8 @@ def test_windows_are_consecutive_frames_with_their_actions(name):
 
 
 def test_a_seed_fixes_order_and_windows_and_each_pass_draws_anew():
-    with mock_robonet([40] * 8):
+    reads = []
+    with mock_robonet([40] * 8, reads):
         first = data.load("robonet", "train", 5, 2, seed=1)
         again = windows(data.load("robonet", "train", 5, 2, seed=1))
         other = windows(data.load("robonet", "train", 5, 2, seed=2))
@@ -98,13 +107,19 @@ def test_a_seed_fixes_order_and_windows_and_each_pass_draws_anew():
     assert other != first_pass
     assert sorted(second_pass) != sorted(first_pass)  # new windows every epoch, not just a new order
     assert sorted(e for e, _ in second_pass) == list(range(8))
+    # Files are shuffled in training, with a seed of their own that follows `seed`.
+    file_seeds = [read["read_config"].shuffle_seed for read in reads]
+    assert all(read["shuffle_files"] for read in reads)
+    assert file_seeds[0] == file_seeds[1] != file_seeds[2] and file_seeds[0] not in (None, 1)
 
 
 def test_evaluation_takes_each_episodes_first_window_in_order_and_drops_nothing():
-    with mock_robonet([20, 31, 25, 40, 12]):
+    reads = []
+    with mock_robonet([20, 31, 25, 40, 12], reads):
         dataset = data.load("robonet", "test", 10, 2, shuffle=False)
         sizes = [len(batch["frames"]) for batch in dataset]
         found = windows(dataset)
+    assert reads[0]["split"] == "test" and reads[0]["shuffle_files"] is False
     assert sizes == [2, 2, 1]
     assert found == [(e, 0) for e in range(5)]
 
@@ -180,7 +195,8 @@ def test_the_stored_size_nearest_above_is_read():
 def test_registered_specs_are_loadable(monkeypatch):
     spec = data.DatasetSpec(name="pushing", tfds_names={64: "robonet/robonet_64"},
                             frames_key="video", actions_key="actions", action_dim=5)
-    monkeypatch.setitem(data.DATASETS, "pushing", spec)
+    monkeypatch.setattr(data.dataset_spec, "DATASETS", dict(data.DATASETS))  # undone after the test
+    assert "pushing" not in data.list_datasets()
     assert data.register_dataset(spec) is spec and "pushing" in data.list_datasets()
     with mock_robonet([12, 12]):
         (batch,) = list(data.load("pushing", "train", 12, 2, seed=0))
@@ -193,7 +209,7 @@ def test_a_missing_manual_download_raises_the_instructions(tmp_path):
     assert isinstance(error.value, FileNotFoundError)
     message = str(error.value)
     assert str(tmp_path / "downloads" / "manual") in message
-    assert data.KittiRawVideo.MANUAL_DOWNLOAD_INSTRUCTIONS.strip() in message
+    assert textwrap.dedent(data.KittiRawVideo.MANUAL_DOWNLOAD_INSTRUCTIONS).strip() in message
 
 
 def test_a_hosted_dataset_that_cannot_be_downloaded_is_a_clear_error(tmp_path, monkeypatch):
@@ -215,3 +231,6 @@ def test_kitti_windows_come_from_the_manual_zips_without_actions(tmp_path):
     firsts = sorted(float(v) for v in batch["frames"][:, 0, 0, 0, 0])
     np.testing.assert_allclose(firsts, [frame_colour(0, 7)[0], frame_colour(30, 7)[0]], atol=1e-6)
     assert (tmp_path / "kitti_raw_video" / "64x64").is_dir()  # the stored size nearest above 32
+    # No test drive among the zips: a split it lacks says how to rebuild.
+    with pytest.raises(data.DataError, match=r"has no split 'test'.*delete .*kitti_raw_video/64x64"):
+        data.load("kitti", "test", 10, 2, data_dir=tmp_path)

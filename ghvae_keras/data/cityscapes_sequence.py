@@ -8,6 +8,7 @@ import zipfile
 import numpy as np
 import tensorflow_datasets as tfds
 
+from ghvae_keras.data.errors import DataError
 from ghvae_keras.data.frames import DECODE_ERRORS, FRAME_SIZES, frame_size_configs, square_frame
 
 __all__ = ["CityscapesSequence", "FRAME_SIZES", "SNIPPET_LENGTH"]
@@ -79,8 +80,11 @@ class CityscapesSequence(tfds.core.GeneratorBasedBuilder):
         archive = dl_manager.manual_dir / ARCHIVE_NAME
         if not archive.exists():
             raise FileNotFoundError(f"{archive} not found.\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}")
-        with archive.open("rb") as file, zipfile.ZipFile(file) as snippets_zip:
-            snippets = _snippets(snippets_zip.namelist())
+        try:
+            with archive.open("rb") as file, zipfile.ZipFile(file) as snippets_zip:
+                snippets = _snippets(snippets_zip.namelist())
+        except zipfile.BadZipFile as error:
+            raise DataError(f"{archive} is not a readable zip ({error}): download it again") from None
         return {
             split: self._generate_examples(archive, snippets[folder])
             for folder, split in SPLITS.items()

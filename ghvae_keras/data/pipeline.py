@@ -1,12 +1,14 @@
 """`load`: episodes from TFDS -> batches of fixed-length windows for training
 and evaluation, `{"frames": [B, T, H, W, 3], "actions": [B, T-1, A]}`."""
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from ghvae_keras.data.dataset_spec import get_spec
-from ghvae_keras.data.errors import DatasetUnavailable, ManualDownloadRequired
+from ghvae_keras.data.errors import DataError, DatasetUnavailable, ManualDownloadRequired
 
 # The shuffle buffer holds windows as stored (uint8): this bounds its memory.
 _SHUFFLE_BUFFER_BYTES = 256 << 20
@@ -23,7 +25,8 @@ def load(name, split, sequence_length, batch_size, *, shuffle=True, seed=None,
     (`drop_remainder=True`) so their shape is static. Evaluation
     (`shuffle=False`): each episode gives its first window, in the dataset's
     order, and the last batch may be smaller: no episode is left out. With a
-    `seed`, training order and windows are the same on every run.
+    `seed`, training order and windows are the same on every run (that
+    sets the same `tf.random.set_seed`, if any: TensorFlow combines the two).
 
     Data that is not in `data_dir` yet is prepared first: TFDS-hosted sets
     (bair, robonet) are downloaded; the manual-download sets (kitti,
@@ -46,12 +49,13 @@ def load(name, split, sequence_length, batch_size, *, shuffle=True, seed=None,
     Returns:
         A `tf.data.Dataset` of `{"frames": float32 [B, T, S, S, 3] in [0, 1],
         "actions": float32 [B, T-1, A]}`; no `"actions"` for action-free data.
-        Episodes that fail to decode are skipped with a warning.
 
     Raises:
         ValueError: unknown name, or `sequence_length` longer than the
             episodes where their length is fixed. (Where it varies, a too
-            short episode stops the iteration with an error naming both lengths.)
+            short episode stops the iteration with an InvalidArgumentError
+            naming both lengths.)
+        DataError: the prepared data lacks the split.
         ManualDownloadRequired: the manual download is missing; the message
             holds the builder's instructions and the folder to use.
         DatasetUnavailable: TFDS could not download and prepare the data.
@@ -67,14 +71,26 @@ def load(name, split, sequence_length, batch_size, *, shuffle=True, seed=None,
         raise ValueError(f"sequence_length {sequence_length} is longer than the episodes of "
                          f"{name} ({episode_length} frames)")
     _prepare(builder)
+    _check_split(builder, split)
 
+    # Files, window starts and the window shuffle each get their own seed:
+    # sharing one would tie the window starts to the shuffle's choices.
+    file_seed, window_seed, shuffle_seed = (
+        [None] * 3 if seed is None else np.random.SeedSequence(seed).generate_state(3).tolist()
+    )
     keys = [spec.frames_key] + ([spec.actions_key] if spec.actions_key else [])
     episodes = builder.as_dataset(
         split=split,
         shuffle_files=shuffle,
-        read_config=tfds.ReadConfig(shuffle_seed=seed),
+        # Skipped episodes must not trip TFDS's count check: it would raise
+        # again on every retry of `ignore_errors`, forever.
+        read_config=tfds.ReadConfig(shuffle_seed=file_seed, assert_cardinality=False),
         decoders=tfds.decode.PartialDecoding({key: True for key in keys}),
-    ).ignore_errors(log_warning=True)  # a damaged record costs one episode, not the epoch
+    )
+    # An episode whose frames do not decode is skipped with a warning, not the
+    # end of the epoch (a damaged record file loses the rest of that file).
+    # Only reading and decoding are covered: errors of the windowing below raise.
+    episodes = episodes.ignore_errors(log_warning=True)
 
     def window(episode, random):
         frames = episode[spec.frames_key]
@@ -88,32 +104,49 @@ def load(name, split, sequence_length, batch_size, *, shuffle=True, seed=None,
                 f"{name}: an episode has fewer actions than frames - 1:", tf.shape(actions)[0],
                 "actions,", length, "frames"]))
         with tf.control_dependencies(checks):  # check before slicing
-            frames = tf.identity(frames)
+            start = random % tf.cast(length - sequence_length + 1, tf.int64) if shuffle else 0
+            # Gathered copies: a slice would keep its whole episode alive in
+            # the shuffle buffer.
+            steps = tf.range(start, start + sequence_length)
+            item = {"frames": tf.ensure_shape(
+                tf.gather(frames, steps), [sequence_length, None, None, None])}
             if spec.actions_key:
-                actions = tf.identity(actions)
-        start = random % tf.cast(length - sequence_length + 1, tf.int64) if shuffle else 0
-        item = {"frames": tf.ensure_shape(
-            frames[start : start + sequence_length], [sequence_length, None, None, None])}
-        if spec.actions_key:
-            # Action t moves frame t to t+1: a window of T frames takes the
-            # T-1 actions from its start, whether the episode stores N or N-1.
-            item["actions"] = tf.ensure_shape(
-                actions[start : start + sequence_length - 1],
-                [sequence_length - 1, spec.action_dim])
+                # Action t moves frame t to t+1: a window of T frames takes the
+                # T-1 actions from its start, whether the episode stores N or N-1.
+                item["actions"] = tf.ensure_shape(
+                    tf.gather(actions, steps[:-1]), [sequence_length - 1, spec.action_dim])
         return item
 
     # One random number per episode, new ones each pass, reproducible with a seed.
-    randoms = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    randoms = tf.data.Dataset.random(seed=window_seed, rerandomize_each_iteration=True)
     windows = tf.data.Dataset.zip(episodes, randoms).map(
         window, num_parallel_calls=tf.data.AUTOTUNE)
     if shuffle:
-        frame_shape = shapes[spec.frames_key][1:]
-        window_bytes = sequence_length * int(np.prod([d or image_size for d in frame_shape]))
+        height, width, channels = shapes[spec.frames_key][1:]
+        window_bytes = sequence_length * (height or image_size) * (width or image_size) * (channels or 3)
         buffer = max(batch_size, min(_MAX_SHUFFLE_BUFFER, _SHUFFLE_BUFFER_BYTES // window_bytes))
-        windows = windows.shuffle(buffer, seed=seed)
+        windows = windows.shuffle(buffer, seed=shuffle_seed)
     batches = windows.batch(batch_size, drop_remainder=shuffle)
-    to_float = lambda batch: _to_float(batch, sequence_length, image_size)  # noqa: E731
+    to_float = functools.partial(_to_float, sequence_length=sequence_length, image_size=image_size)
     return batches.map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _check_split(builder, split):
+    """A split the prepared data lacks, with what to do about it (a manual
+    download may have been prepared before all its files were there)."""
+    if not isinstance(split, str):
+        return  # a tfds.ReadInstruction: TFDS checks it
+    known = set(builder.info.splits)
+    names = {part.split("[")[0].strip() for part in split.split("+")}
+    missing = sorted(names - known)
+    if not known or not missing:  # no splits recorded: TFDS's mock data
+        return
+    message = (f"{builder.info.full_name} in {builder.data_dir_root} has no split {missing[0]!r} "
+               f"(it has {sorted(builder.info.splits)})")
+    if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
+        message += (f". It was prepared from the files in the manual folder at the time; add the "
+                    f"missing files there and delete {builder.data_dir} to prepare it again")
+    raise DataError(message)
 
 
 def _to_float(batch, sequence_length, image_size):
