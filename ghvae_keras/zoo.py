@@ -31,6 +31,7 @@ import keras
 import numpy as np
 
 from ghvae_keras.model import GHVAE
+from ghvae_keras.video_io import to_uint8
 
 CONFIG_FILE = "config.json"
 METADATA_FILE = "metadata.json"
@@ -64,9 +65,9 @@ class PresetError(ValueError):
 # -- registry -----------------------------------------------------------------
 
 
-def _registry():
+def _registry(zoo_dirs=None):
     presets = {}
-    for zoo in _ZOO_DIRS:
+    for zoo in zoo_dirs or _ZOO_DIRS:
         if not zoo.is_dir():
             continue
         for folder in sorted(zoo.iterdir()):
@@ -75,11 +76,15 @@ def _registry():
     return presets
 
 
-def list_models():
+def list_models(zoo_dir=None):
     """The registered presets: `{name: metadata}` (description, parameters,
-    data, metrics, Hub location, whether weights are available, ...)."""
+    data, metrics, Hub location, whether weights are available, ...).
+
+    Args:
+        zoo_dir: list the presets of this folder instead of the registry.
+    """
     models = {}
-    for name, folder in _registry().items():
+    for name, folder in _registry([Path(zoo_dir)] if zoo_dir else None).items():
         metadata = read_metadata(folder)
         metadata["has_weights"] = WEIGHTS_FILE in metadata.get("files", {})
         models[name] = metadata
@@ -252,8 +257,9 @@ def verify_preset(folder, expected=None, require_weights=True):
     Refuses folders holding pickles or other code-bearing formats; checks
     that every preset file in the folder is listed in `expected` (default:
     the folder's own `metadata.json`) with its sha256, that nothing else is
-    listed, and that `config.json` describes a `GHVAE`. Raises `PresetError`
-    naming the offending file.
+    listed, and that `config.json` describes a `GHVAE`. With
+    `require_weights=False` the weights are left unread. Raises
+    `PresetError` naming the offending file.
     """
     folder = Path(folder)
     for path in sorted(folder.rglob("*")):
@@ -268,17 +274,17 @@ def verify_preset(folder, expected=None, require_weights=True):
     if unknown:
         raise PresetError(f"{folder}: metadata lists files that are not part of a preset: {unknown}")
     for name in _HASHED_FILES:
+        if name == WEIGHTS_FILE and not require_weights:
+            continue  # not loaded, so not read: hashing it would cost a full read
         path = folder / name
         present = path.is_file()
         if name not in expected:
             if present:
                 raise PresetError(f"{folder}: {name} is not listed in the metadata, so it cannot be verified")
-            if name in (CONFIG_FILE,) + ((WEIGHTS_FILE,) if require_weights else ()):
+            if name in (CONFIG_FILE, WEIGHTS_FILE):
                 raise PresetError(f"{folder} is missing {name}")
             continue
         if not present:
-            if name == WEIGHTS_FILE and not require_weights:
-                continue
             raise PresetError(f"{folder} is missing {name}, listed in its metadata")
         actual = sha256(path)
         if actual != expected[name]:
@@ -406,7 +412,7 @@ def _save_sample(path, sample, model):
             f"the sample needs at least context_length + horizon = "
             f"{model.context_length + model.horizon} frames, got {len(frames)}"
         )
-    arrays = {"frames": (np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8)}
+    arrays = {"frames": to_uint8(frames)}
     if model.action_dim:
         arrays["actions"] = np.asarray(sample["actions"], np.float32)
         if arrays["actions"].shape != (len(frames) - 1, model.action_dim):

@@ -39,11 +39,7 @@ def main(argv=None):
                         stale.append(str(folder / name))
         else:
             zoo.write_card(folder)
-    models = {}
-    for folder in folders:
-        metadata = zoo.read_metadata(folder)
-        metadata["has_weights"] = zoo.WEIGHTS_FILE in metadata.get("files", {})
-        models[folder.name] = metadata
+    models = zoo.list_models(args.zoo)
     reference = json.loads((args.zoo / "reference_results.json").read_text())
     card = zoo.render_zoo_card(models, reference)
     if args.check:

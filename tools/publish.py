@@ -69,11 +69,11 @@ def main(argv=None):
         commit = zoo.push_to_hub(upload, repo_id, private=args.private or None, revision=args.revision)
         report["revision"] = commit.oid
         if source == registered and args.revision is None:
-            # Pin the registry to the commit; the card and hashes are the uploaded ones.
-            shutil.copy2(upload / zoo.CARD_FILE, source / zoo.CARD_FILE)
+            # Pin the registry to the commit. The card does not show the
+            # revision, so it renders as uploaded and the hashes stay the same.
             pinned = zoo.read_metadata(upload)
             pinned["hub"] = {"repo_id": repo_id, "revision": commit.oid}
-            (source / zoo.METADATA_FILE).write_text(json.dumps(pinned, indent=2, ensure_ascii=False) + "\n")
+            zoo.write_card(source, pinned)
     print(json.dumps(report))
     return 0
 
