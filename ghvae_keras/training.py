@@ -139,6 +139,33 @@ def fit_end_to_end(
     )
 
 
+STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
+
+
+def make_strategy(name="default"):
+    """A `tf.distribute` strategy by name.
+
+    Args:
+        name: `"default"` (the current one: one device), `"mirrored"` (every
+            local GPU, or the CPU), `"multiworker"` (the cluster described by
+            the `TF_CONFIG` environment variable, which every worker sets),
+            or `"tpu"` (the TPU found by `TPUClusterResolver`, e.g. on a
+            Cloud TPU VM).
+    """
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}")
+
+
 def set_greedy_stage(model, stage):
     """Activates modules 1..stage and makes only module `stage` trainable.
 

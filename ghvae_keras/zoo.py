@@ -316,6 +316,27 @@ def _read_config(path):
     return config["config"]
 
 
+def model_from_config_file(path):
+    """A fresh (untrained) `GHVAE` from a JSON file: a preset's config.json
+    (the Keras serialization of a GHVAE) or a plain object of `GHVAE`
+    constructor arguments."""
+    path = Path(path)
+    try:
+        config = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise PresetError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PresetError(f"{path} is not a readable JSON file: {error}") from None
+    if isinstance(config, dict) and "class_name" in config:
+        return _model_from_config(path)
+    if not isinstance(config, dict):
+        raise PresetError(f"{path} must hold a JSON object of GHVAE arguments")
+    try:
+        return GHVAE(**config)
+    except (TypeError, ValueError) as error:
+        raise PresetError(f"{path} holds an invalid GHVAE configuration: {error}") from None
+
+
 def _model_from_config(path):
     try:
         return GHVAE.from_config(_read_config(path))
@@ -535,10 +556,15 @@ def render_card(metadata):
     lines += ["## Training data", ""]
     stand_in, real = data.get("stand_in") or {}, data.get("real") or {}
     if training:
+        if training.get("dataset") == stand_in.get("name"):
+            lines += [
+                f"**These weights are trained on simulated data, not on {real.get('title', 'the real dataset')}.** "
+                f"The training set is `{training['dataset']}`: {stand_in.get('description', '')}".rstrip(),
+                "",
+            ]
+        else:  # retrained by a user, e.g. on the real data
+            lines += [f"These weights are trained on `{training['dataset']}`.", ""]
         lines += [
-            f"**These weights are trained on simulated data, not on {real.get('title', 'the real dataset')}.** "
-            f"The training set is `{training['dataset']}`: {stand_in.get('description', '')}".rstrip(),
-            "",
             "Trained with:",
             "",
             "```bash",
@@ -717,6 +743,68 @@ def push_to_hub(model_or_preset_dir, repo_id, metadata=None, sample=None, privat
             allow_patterns=list(PRESET_FILES), delete_patterns=list(PRESET_FILES),
             commit_message=commit_message or f"Upload {read_metadata(folder)['name']} (ghvae-keras {__version__})",
         )
+
+
+def publish_preset(name_or_path, repo_id=None, dry_run=False, out=None, private=None,
+                   revision=None, token=None, api=None):
+    """Builds a preset's upload folder, validates it and, unless `dry_run`,
+    uploads it (what `ghvae publish` and `tools/publish.py` do).
+
+    Args:
+        name_or_path: a registered preset name or a preset folder.
+        repo_id: `"org/name"` (default: the preset's registered repository);
+            the card is rendered for it when it differs.
+        dry_run: build and validate only.
+        out: where to build the upload folder (must not exist or be empty;
+            default: a temporary folder).
+        private, revision, token, api: as in `push_to_hub`.
+
+    After an upload of a registered preset to the main branch, its
+    metadata.json in the registry pins the commit. Returns a report: preset,
+    repo_id, dry_run, folder (`out` or None), files with their sizes,
+    problems (empty when ready) and, after an upload, the revision.
+
+    Raises:
+        PresetError: no repository is named, or `out` is not empty.
+    """
+    registry = _registry()
+    registered = registry.get(os.fspath(name_or_path))
+    source = registered or Path(name_or_path)
+    metadata = read_metadata(source)
+    repo_id = repo_id or (metadata.get("hub") or {}).get("repo_id")
+    if not repo_id:
+        raise PresetError(f"{source} names no Hub repository: give a repo_id (--repo-id)")
+    out = None if out is None else Path(out)
+    if out is not None and out.exists() and any(out.iterdir()):
+        raise PresetError(f"{out} exists and is not empty")
+    with tempfile.TemporaryDirectory() as scratch:
+        upload = out or Path(scratch) / "upload"
+        upload.mkdir(parents=True, exist_ok=True)
+        for name in PRESET_FILES:
+            if (source / name).is_file():
+                shutil.copy2(source / name, upload / name)
+        if (metadata.get("hub") or {}).get("repo_id") != repo_id:
+            # The card names the repository: render it for the one published to.
+            metadata["hub"] = {"repo_id": repo_id, "revision": None}
+            write_card(upload, metadata)
+        problems = validate_card(upload)
+        report = {
+            "preset": metadata["name"], "repo_id": repo_id, "dry_run": dry_run,
+            "folder": str(upload) if out else None,
+            "files": {p.name: p.stat().st_size for p in sorted(upload.iterdir())},
+            "problems": problems,
+        }
+        if problems or dry_run:
+            return report
+        commit = push_to_hub(upload, repo_id, private=private, revision=revision, token=token, api=api)
+        report["revision"] = commit.oid
+        if registered is not None and revision is None:
+            # Pin the registry to the commit. The card does not show the
+            # revision, so it renders as uploaded and the hashes stay the same.
+            pinned = read_metadata(upload)
+            pinned["hub"] = {"repo_id": repo_id, "revision": commit.oid}
+            write_card(source, pinned)
+    return report
 
 
 def render_zoo_card(models, reference):
