@@ -1,6 +1,7 @@
 """The `ghvae` command."""
 
 import argparse
+import logging
 import sys
 
 
@@ -50,18 +51,112 @@ def _data_show(args):
             image_size=args.image_size, data_dir=args.data_dir,
         )
     except (data.DataError, ValueError) as error:
-        print(f"ghvae data show: {error}", file=sys.stderr)
-        return 1
+        return _fail(args, error)
     except tf.errors.InvalidArgumentError as error:  # an episode shorter than asked for
         message = error.message
-        print(f"ghvae data show: {message[message.find('assertion failed:'):].splitlines()[0]}",
-              file=sys.stderr)
-        return 1
+        return _fail(args, message[message.find("assertion failed:"):].splitlines()[0])
     frames = sequences["frames"]
     write_gif(args.out, grid(list(frames)), fps=args.fps)
     actions = "with" if "actions" in sequences else "without"
     print(f"wrote {args.out}: {len(frames)} sequences of {frames.shape[1]} frames from "
           f"{args.name} ({args.split}), one per row, {actions} actions")
+    return 0
+
+
+def _list(args):
+    import json
+
+    from ghvae_keras import zoo
+
+    models = zoo.list_models()
+    if args.json:
+        print(json.dumps(models, indent=1))
+        return 0
+    for name, metadata in models.items():
+        data = metadata.get("data") or {}
+        stand_in, real = data.get("stand_in") or {}, data.get("real") or {}
+        protocol = metadata.get("protocol") or {}
+        weights = "weights published" if metadata["has_weights"] else "no weights yet"
+        print(f"{name}  ({metadata.get('parameters', 0):,} parameters, {weights})")
+        print(f"  {metadata.get('description', '')}")
+        if protocol:
+            print(f"  context → future: {protocol['context']} → {protocol['train_future']} (training), "
+                  f"{protocol['context']} → {protocol['eval_future']} (evaluation); "
+                  f"actions: {metadata.get('action_dim') or 'none'}")
+        trained_on = (metadata.get("training") or {}).get("dataset") or stand_in.get("name")
+        if trained_on or real:
+            print(f"  data: {trained_on or '?'}"
+                  + (f" (stand-in for {real['title']}, `--data {real['name']}`)" if real else ""))
+        metrics = metadata.get("metrics") or []
+        for entry in metrics:
+            values = ", ".join(f"{m.upper()} {entry[m]:.3g}" for m in ("psnr", "ssim", "fvd")
+                               if entry.get(m) is not None)
+            print(f"  metrics: {values} on {entry['dataset']} ({entry['num_modules']} modules, "
+                  f"{entry['context']} → {entry['horizon']}, best of {entry['samples']})")
+        if not metrics:
+            print("  metrics: not evaluated yet")
+    return 0
+
+
+def _predict(args):
+    from ghvae_keras import commands
+
+    summary = commands.predict(
+        args.preset, args.out, input=args.input, actions=args.actions, context=args.context,
+        horizon=args.horizon, samples=args.samples, seed=args.seed, fps=args.fps,
+        num_modules=args.num_modules,
+    )
+    if not args.quiet:
+        rows = f"{summary['samples']} sample{'s' if summary['samples'] > 1 else ''}"
+        truth = f", true frames above ({summary['truth']})" if summary["truth"] else ""
+        print(f"wrote {summary['out']}: {summary['context']} context frames, then "
+              f"{summary['horizon']} predicted; {rows}{truth}")
+    return 0
+
+
+def _train(args):
+    import shlex
+
+    from ghvae_keras import commands
+
+    summary = commands.train(
+        args.preset, args.data, args.out, steps_per_stage=args.steps_per_stage,
+        batch_size=args.batch_size, strategy=args.strategy, checkpoint_dir=args.checkpoint_dir,
+        checkpoint_every=args.checkpoint_every, fine_tune=args.fine_tune, split=args.split,
+        data_dir=args.data_dir, sequence_length=args.sequence_length, seed=args.seed,
+        command="ghvae " + shlex.join(args.argv), verbose=0 if args.quiet else 2,
+    )
+    if not args.quiet:
+        loss = "" if summary["loss"] is None else f", last loss {summary['loss']:.5f}"
+        print(f"wrote {summary['out']}: {summary['stages']} greedy stages of "
+              f"{summary['steps_per_stage']} steps on clips of {summary['sequence_length']} frames{loss}")
+    return 0
+
+
+def _export(args):
+    from ghvae_keras import commands
+
+    summary = commands.export(
+        args.preset, args.format, args.out, batch=args.batch, context=args.context,
+        horizon=args.horizon, noise=args.noise, num_modules=args.num_modules,
+    )
+    if not args.quiet:
+        inputs = ", ".join(f"{name} [{', '.join(map(str, shape))}]" for name, shape in summary["inputs"].items())
+        print(f"wrote {summary['out']} ({summary['format']}): inputs {inputs}; "
+              f"output frames [{summary['batch'] or 'B'}, {summary['horizon']}, ...]")
+    return 0
+
+
+def _publish(args):
+    import json
+
+    from ghvae_keras import zoo
+
+    report = zoo.publish_preset(args.preset, repo_id=args.repo_id, dry_run=args.dry_run,
+                                out=args.out, private=args.private or None, revision=args.revision)
+    print(json.dumps(report))
+    if report["problems"]:
+        return _fail(args, "not ready to publish: " + "; ".join(report["problems"]))
     return 0
 
 
@@ -101,12 +196,137 @@ def build_parser():
     show.add_argument("--image-size", type=int, default=64, help="frame size (default: %(default)s)")
     show.add_argument("--fps", type=float, default=8, help="frames per second (default: %(default)s)")
     show.set_defaults(run=_data_show)
+
+    listing = commands.add_parser(
+        "list", help="list the pretrained presets",
+        description="Lists the registered presets: description, parameters, data, metrics and "
+        "whether their weights are published.",
+    )
+    listing.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    listing.set_defaults(run=_list)
+
+    predict = commands.add_parser(
+        "predict", help="predict future frames of a clip and write a GIF, MP4 or .npy",
+        description="Predicts the frames after a few context frames with a preset and writes "
+        "them. A GIF or MP4 shows one row per sample (context frames, then predicted ones) "
+        "under a row of the true frames when the input goes on after the context; a .npy "
+        "holds the predicted frames, float32 [samples, horizon, H, W, 3] in [0, 1].",
+    )
+    predict.add_argument("preset", help="a preset name (see `ghvae list`), hf://org/name[@revision] "
+                         "or a preset folder")
+    predict.add_argument("--out", required=True, help="the .gif, .mp4 or .npy to write")
+    predict.add_argument("--input", help="a GIF, an MP4, a folder of PNG/JPG frames, or a .npy/.npz "
+                         "(frames, and actions in a .npz); default: the preset's sample clip")
+    predict.add_argument("--actions", help="actions, one row per step from the first context frame "
+                         "(.npy, .npz, .csv or .txt); default: those of the input")
+    predict.add_argument("--context", type=int, help="context frames (default: the model's)")
+    predict.add_argument("--horizon", type=int, help="frames to predict (default: the model's)")
+    predict.add_argument("--samples", type=int, default=1, help="futures to sample (default: %(default)s)")
+    predict.add_argument("--seed", type=int, default=0, help="sampling seed (default: %(default)s)")
+    predict.add_argument("--num-modules", type=int, help="use the first k modules only")
+    predict.add_argument("--fps", type=float, default=4, help="frames per second (default: %(default)s)")
+    predict.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
+    predict.set_defaults(run=_predict)
+
+    train = commands.add_parser(
+        "train", help="train a preset's architecture greedily on a dataset",
+        description="Trains greedily, module by module, with progress, and writes a preset folder. "
+        "The architecture comes from a preset (fresh weights unless --fine-tune) or a JSON config "
+        "(a config.json or an object of GHVAE arguments); clips are the preset's context + "
+        "training future. With --checkpoint-dir, the same command resumes after an interruption.",
+    )
+    train.add_argument("preset", help="a preset name, hf://org/name, preset folder or .json config")
+    train.add_argument("--data", required=True,
+                       help="bair, robonet, kitti, cityscapes or tfds:NAME[/CONFIG] (see ghvae data show)")
+    train.add_argument("--out", required=True, help="the preset folder to write (must not exist)")
+    train.add_argument("--steps-per-stage", type=int, default=1000, help="steps per module (default: %(default)s)")
+    train.add_argument("--batch-size", type=int, default=16, help="clips per batch (default: %(default)s)")
+    train.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker", "tpu"),
+                       help="tf.distribute strategy (default: %(default)s; multiworker reads TF_CONFIG)")
+    train.add_argument("--checkpoint-dir", help="checkpoint folder; rerunning resumes from it")
+    train.add_argument("--checkpoint-every", type=int,
+                       help="steps between checkpoints (default: the largest divisor of the steps up to 100)")
+    train.add_argument("--fine-tune", action="store_true", help="start from the preset's weights")
+    train.add_argument("--split", default="train", help="TFDS split (default: %(default)s)")
+    train.add_argument("--data-dir", help="TFDS data folder (default: TFDS's own)")
+    train.add_argument("--sequence-length", type=int, help="frames per clip (default: the preset's protocol)")
+    train.add_argument("--seed", type=int, default=0, help="data and noise seed (default: %(default)s)")
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.set_defaults(run=_train)
+
+    export = commands.add_parser(
+        "export", help="export a preset as a SavedModel or a TFLite model",
+        description="Writes a TensorFlow SavedModel (signatures serving_default: context_frames, "
+        "actions; predict_with_noise: also the latent noise) or a TFLite model of builtin ops "
+        "(static batch; the noise an input or drawn inside). The time loop is unrolled for the "
+        "given context and horizon.",
+    )
+    export.add_argument("preset", help="a preset name, hf://org/name or preset folder")
+    export.add_argument("--format", required=True, choices=("saved_model", "tflite"))
+    export.add_argument("--out", required=True, help="the SavedModel folder or .tflite file to write")
+    export.add_argument("--batch", type=int, help="static batch size (default: any for saved_model, 1 for tflite)")
+    export.add_argument("--context", type=int, help="context frames (default: the model's)")
+    export.add_argument("--horizon", type=int, help="frames to predict (default: the model's)")
+    export.add_argument("--noise", default="input", choices=("input", "random"),
+                        help="tflite: latent noise as inputs (exact) or drawn inside (default: %(default)s)")
+    export.add_argument("--num-modules", type=int, help="export the first k modules only")
+    export.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    export.set_defaults(run=_export)
+
+    publish = commands.add_parser(
+        "publish", help="publish a preset to the Hugging Face Hub (or check that it is ready)",
+        description="Builds the upload folder of a preset, validates its model card (hashes, "
+        "library, tags, datasets, license, metrics, training command) and uploads it; prints a "
+        "JSON report. A real run needs a token with write access (HF_TOKEN or `hf auth login`).",
+    )
+    publish.add_argument("preset", help="a registered preset name or a preset folder")
+    publish.add_argument("--repo-id", help="org/name (default: the preset's registered repository)")
+    publish.add_argument("--dry-run", action="store_true", help="build and validate, upload nothing")
+    publish.add_argument("--out", help="where to build the upload folder (default: a temporary one)")
+    publish.add_argument("--private", action="store_true", help="create the repository private")
+    publish.add_argument("--revision", help="branch to commit to (default: main)")
+    publish.set_defaults(run=_publish)
     return parser
 
 
 def main(argv=None):
+    """Runs a subcommand. Input the package cannot use ends the command with
+    one line on stderr and exit code 2, without a traceback; warnings from
+    the package (converted or resized frames, ...) go to stderr too."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    args.argv = argv  # recorded by `train` in the model card
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{_name(args)}: warning: %(message)s"))
+    package_logger = logging.getLogger("ghvae_keras")
+    package_logger.addHandler(handler)
+    try:
+        return args.run(args)
+    except Exception as error:
+        if not isinstance(error, _user_errors()):
+            raise
+        return _fail(args, error)
+    finally:
+        package_logger.removeHandler(handler)
+
+
+def _user_errors():
+    """The exceptions that mean bad input (imported when one is raised)."""
+    from ghvae_keras.data import DataError
+    from ghvae_keras.errors import InputError
+    from ghvae_keras.export import ExportError
+    from ghvae_keras.zoo import PresetError
+
+    return InputError, PresetError, DataError, ExportError
+
+
+def _name(args):
+    return " ".join(["ghvae", args.command] + ([args.data_command] if args.command == "data" else []))
+
+
+def _fail(args, error):
+    print(f"{_name(args)}: {error}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -315,6 +315,10 @@ def _run_phases(
             # Mid-phase: the phase's own optimizer state resumes too.
             manager.restore(model, checkpoint, optimizer=start_step > 0)
             first_step = start_step
+        if verbose:
+            trained = "all modules" if stage is None else f"module {stage} of {model.num_modules}"
+            resumed = f", resuming at step {first_step}" if first_step else ""
+            print(f"{phase}: training {trained} for {steps} steps{resumed}")
         history[phase] = _fit_phase(
             model, phase, steps, interval, first_step, train_data, validation_data,
             noise_seed + 1000 * (stage or 0), validation_steps, verbose, manager, config,

@@ -1,7 +1,13 @@
+import json
+
 import imageio.v3 as iio
+import numpy as np
 import pytest
 
-from ghvae_keras import cli
+from ghvae_keras import GHVAE, cli, video_io, zoo
+from tiny_data import TINY, perturb_zero_init
+
+SUBCOMMANDS = [["list"], ["predict"], ["train"], ["export"], ["publish"], ["demo"], ["data", "show"]]
 
 
 def test_demo_writes_a_prediction_gif(tmp_path):
@@ -44,7 +50,236 @@ def test_data_show_reads_the_kitti_manual_download(tmp_path):
 
 def test_data_show_without_the_manual_download_prints_the_instructions(tmp_path, capsys):
     out = tmp_path / "grid.gif"
-    assert cli.main(["data", "show", "cityscapes", "--data-dir", str(tmp_path), "--out", str(out)]) == 1
+    assert cli.main(["data", "show", "cityscapes", "--data-dir", str(tmp_path), "--out", str(out)]) == 2
     error = capsys.readouterr().err
     assert "leftImg8bit_sequence_trainvaltest.zip" in error and str(tmp_path) in error
     assert "Traceback" not in error and not out.exists()
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS, ids=" ".join)
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(command + ["--help"])
+    assert exit_info.value.code == 0
+    assert f"usage: ghvae {' '.join(command)}" in capsys.readouterr().out
+
+
+def test_list_shows_the_registered_presets(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name, metadata in zoo.list_models().items():
+        assert f"{name}  ({metadata['parameters']:,} parameters" in out
+    assert "stand-in for BAIR robot pushing, `--data bair`" in out
+    assert cli.main(["list", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == set(zoo.list_models())
+
+
+# -- predict --------------------------------------------------------------------
+
+CONTEXT, HORIZON, ACTION_DIM = 2, 3, 3
+
+
+def tiny_metadata():
+    return {
+        "name": "tiny", "description": "A tiny preset for tests.", "license": "apache-2.0",
+        "hub": {"repo_id": "org/tiny", "revision": None},
+        "protocol": {"context": CONTEXT, "train_future": HORIZON, "eval_future": HORIZON},
+        "data": {"stand_in": {"name": "random", "description": "random frames"}},
+        "training": {"dataset": "random", "command": "ghvae train tiny.json --data random --out tiny"},
+        "metrics": [{"dataset": "random", "split": "test", "num_modules": 2, "context": CONTEXT,
+                     "horizon": HORIZON, "samples": 2, "psnr": 10.0, "ssim": 0.1, "fvd": None}],
+    }
+
+
+@pytest.fixture(scope="module")
+def preset(tmp_path_factory):
+    model = GHVAE(**TINY, action_dim=ACTION_DIM, horizon=HORIZON, seed=1)
+    perturb_zero_init(model)
+    rng = np.random.default_rng(0)
+    sample = {"frames": rng.random((6, 16, 16, 3)), "actions": rng.uniform(-1, 1, (5, ACTION_DIM))}
+    return zoo.save_preset(model, tmp_path_factory.mktemp("zoo") / "tiny", tiny_metadata(), sample=sample)
+
+
+def test_predict_writes_a_gif_from_the_sample_clip(preset, tmp_path, capsys):
+    out = tmp_path / "prediction.gif"
+    assert cli.main(["predict", str(preset), "--out", str(out), "--samples", "2"]) == 0
+    assert "2 context frames, then 3 predicted; 2 samples, true frames above" in capsys.readouterr().out
+    video = iio.imread(out)
+    # Context + horizon frames; rows: the truth, then one per sample.
+    assert video.shape == (CONTEXT + HORIZON, 3 * 16 + 2 * 2, 16, 3)
+    truth = zoo.load_sample(preset)["frames"][0, :CONTEXT + HORIZON]
+    assert np.abs(video[:, :16] / 255.0 - truth).mean() < 0.05  # GIF palette error only
+    assert not np.array_equal(video[:, 18:34], video[:, 36:52])  # two different futures
+    again = tmp_path / "again.gif"
+    assert cli.main(["predict", str(preset), "--out", str(again), "--samples", "2", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    np.testing.assert_array_equal(iio.imread(again), video)  # same seed, same futures
+
+
+def test_predict_reads_mp4_and_frame_folders_and_writes_npy_and_mp4(preset, tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    video_io.write_mp4(tmp_path / "input.mp4", rng.random((4, 16, 16, 3)))
+    actions = rng.uniform(-1, 1, (CONTEXT + 5 - 1, ACTION_DIM)).astype(np.float32)
+    np.save(tmp_path / "actions.npy", actions)
+    out = tmp_path / "prediction.npy"
+    assert cli.main(["predict", str(preset), "--input", str(tmp_path / "input.mp4"), "--actions",
+                     str(tmp_path / "actions.npy"), "--horizon", "5", "--samples", "3",
+                     "--out", str(out)]) == 0
+    predicted = np.load(out)
+    assert predicted.shape == (3, 5, 16, 16, 3) and predicted.dtype == np.float32
+    assert 0.0 <= predicted.min() and predicted.max() <= 1.0
+
+    # Grayscale frames of another size: converted and resized, with warnings.
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for t in range(3):
+        iio.imwrite(frames / f"{t:03d}.png", rng.integers(0, 256, (24, 24), dtype=np.uint8))
+    np.savetxt(tmp_path / "actions.csv", actions[:CONTEXT + HORIZON - 1], delimiter=",")
+    out = tmp_path / "prediction.mp4"
+    assert cli.main(["predict", str(preset), "--input", str(frames), "--actions",
+                     str(tmp_path / "actions.csv"), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "ghvae predict: warning:" in err and "grayscale frames, converted to RGB" in err
+    assert "resized to 16x16" in err
+    # A true frame after the context: a truth row above the sample row.
+    assert iio.imread(out, plugin="pyav").shape == (CONTEXT + HORIZON, 2 * 16 + 2, 16, 3)
+
+
+def write_bad_input(tmp_path, case):
+    """The arguments of a `ghvae predict` call with one kind of bad input."""
+    rng = np.random.default_rng(2)
+    good_actions = tmp_path / "actions.npy"
+    np.save(good_actions, rng.uniform(-1, 1, (CONTEXT + HORIZON - 1, ACTION_DIM)).astype(np.float32))
+    clip = tmp_path / "clip.npy"
+    np.save(clip, rng.random((4, 16, 16, 3)).astype(np.float32))
+    if case == "missing file":
+        return ["--input", str(tmp_path / "missing.gif"), "--actions", str(good_actions)]
+    if case == "corrupt gif":
+        (tmp_path / "broken.gif").write_bytes(b"GIF89a\x10\x00 cut short")
+        return ["--input", str(tmp_path / "broken.gif"), "--actions", str(good_actions)]
+    if case == "corrupt mp4":
+        (tmp_path / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom cut short")
+        return ["--input", str(tmp_path / "broken.mp4"), "--actions", str(good_actions)]
+    if case == "too few frames":
+        np.savez(tmp_path / "one.npz", frames=np.zeros((1, 16, 16, 3), np.uint8))
+        return ["--input", str(tmp_path / "one.npz"), "--actions", str(good_actions)]
+    if case == "two channels":
+        np.save(tmp_path / "two.npy", np.zeros((4, 16, 16, 2), np.uint8))
+        return ["--input", str(tmp_path / "two.npy"), "--actions", str(good_actions)]
+    if case == "nan action":
+        actions = np.load(good_actions)
+        actions[2, 0] = np.nan
+        np.save(tmp_path / "nan.npy", actions)
+        return ["--input", str(clip), "--actions", str(tmp_path / "nan.npy")]
+    if case == "inf action":
+        np.savetxt(tmp_path / "inf.csv", [[0, 0, 0]] * 3 + [[0, float("inf"), 0]], delimiter=",")
+        return ["--input", str(clip), "--actions", str(tmp_path / "inf.csv")]
+    if case == "wrong action dimension":
+        np.save(tmp_path / "wide.npy", np.zeros((CONTEXT + HORIZON - 1, ACTION_DIM + 1), np.float32))
+        return ["--input", str(clip), "--actions", str(tmp_path / "wide.npy")]
+    if case == "too few actions":
+        np.save(tmp_path / "short.npy", np.zeros((2, ACTION_DIM), np.float32))
+        return ["--input", str(clip), "--actions", str(tmp_path / "short.npy")]
+    if case == "no actions":
+        return ["--input", str(clip)]
+    raise AssertionError(case)
+
+
+BAD_INPUTS = {
+    "missing file": "missing.gif: no such file",
+    "corrupt gif": "broken.gif: cannot read it as GIF",
+    "corrupt mp4": "broken.mp4: cannot read it as MP4",
+    "too few frames": "has 1 frame; the context needs 2",
+    "two channels": "frames have 2 channels",
+    "nan action": "actions contain NaN or inf (first in row 2)",
+    "inf action": "actions contain NaN or inf (first in row 3)",
+    "wrong action dimension": "actions have 4 values per step; the model takes 3",
+    "too few actions": "2 actions, but 2 context frames and 3 predicted need 4",
+    "no actions": "the model is action-conditioned: give --actions FILE with 4 rows of 3",
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_exits_2_with_one_line_and_no_output(case, preset, tmp_path, capsys):
+    arguments = write_bad_input(tmp_path, case)
+    before = sorted(tmp_path.iterdir())
+    out = tmp_path / "prediction.gif"
+    assert cli.main(["predict", str(preset), "--out", str(out)] + arguments) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.err.startswith("ghvae predict: ")
+    assert BAD_INPUTS[case] in captured.err and "Traceback" not in captured.err
+    assert sorted(tmp_path.iterdir()) == before  # no output, no temporary file
+
+
+@pytest.mark.parametrize("preset_name, message", [
+    ("no-such-preset", "unknown preset 'no-such-preset'"),
+    ("bair-4mod", "preset 'bair-4mod' has no weights yet"),
+])
+def test_presets_that_cannot_predict(preset_name, message, tmp_path, capsys):
+    if zoo.list_models()["bair-4mod"]["has_weights"] and preset_name == "bair-4mod":
+        pytest.skip("bair-4mod has weights now")
+    out = tmp_path / "prediction.gif"
+    assert cli.main(["predict", preset_name, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and not out.exists()
+    if preset_name == "bair-4mod":
+        assert "ghvae train bair-4mod --data bair" in err
+
+
+# -- train, export, publish -------------------------------------------------------
+
+
+def test_train_on_mock_bair_resumes_and_writes_a_preset_that_predicts(preset, tmp_path, capsys):
+    import tensorflow_datasets as tfds
+
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(dict(TINY, action_dim=4, horizon=HORIZON, seed=0)))
+    checkpoints = tmp_path / "checkpoints"
+    arguments = ["--data", "bair", "--steps-per-stage", "2", "--batch-size", "2",
+                 "--checkpoint-dir", str(checkpoints)]
+    with tfds.testing.mock_data(num_examples=4):
+        assert cli.main(["train", str(config), "--out", str(tmp_path / "trained")] + arguments) == 0
+        out = capsys.readouterr().out
+        assert "stage_2: training module 2 of 2 for 2 steps" in out and "loss:" in out  # progress
+        assert "wrote" in out and "2 greedy stages of 2 steps on clips of 5 frames" in out
+        assert (checkpoints / "stage_2.weights.h5").is_file()
+        # The same checkpoints again: training resumes after its last stage.
+        assert cli.main(["train", str(config), "--out", str(tmp_path / "again"), "--quiet"] + arguments) == 0
+        assert capsys.readouterr().out == ""
+        # A preset's architecture on data with other actions is refused before training.
+        assert cli.main(["train", str(preset), "--out", str(tmp_path / "other")] + arguments[:-2]) == 2
+        assert "bair has 4 values per action; the model takes 3" in capsys.readouterr().err
+    metadata = zoo.read_metadata(tmp_path / "trained")
+    assert metadata["training"]["dataset"] == "bair"
+    assert metadata["training"]["command"].startswith("ghvae train ")
+    assert metadata["protocol"] == {"context": 2, "train_future": HORIZON, "eval_future": HORIZON}
+    trained = zoo.from_pretrained(tmp_path / "trained")
+    again = zoo.from_pretrained(tmp_path / "again")
+    for a, b in zip(trained.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    out = tmp_path / "prediction.gif"
+    assert cli.main(["predict", str(tmp_path / "trained"), "--out", str(out), "--quiet"]) == 0
+    assert iio.imread(out).shape == (CONTEXT + HORIZON, 2 * 64 // 4 + 2, 16, 3)
+
+
+def test_export_writes_saved_model_and_tflite(preset, tmp_path, capsys):
+    saved = tmp_path / "saved"
+    assert cli.main(["export", str(preset), "--format", "saved_model", "--out", str(saved)]) == 0
+    assert "context_frames [B, 2, 16, 16, 3]" in capsys.readouterr().out
+    assert (saved / "saved_model.pb").is_file()
+    tflite = tmp_path / "model.tflite"
+    assert cli.main(["export", str(preset), "--format", "tflite", "--out", str(tflite),
+                     "--batch", "2", "--horizon", "4", "--noise", "random"]) == 0
+    assert "actions [2, 5, 3]" in capsys.readouterr().out and tflite.is_file()
+    assert cli.main(["export", "no-such-preset", "--format", "tflite", "--out", str(tmp_path / "x.tflite")]) == 2
+    assert "unknown preset" in capsys.readouterr().err
+
+
+def test_publish_dry_run(preset, tmp_path, capsys):
+    upload = tmp_path / "upload"
+    assert cli.main(["publish", str(preset), "--dry-run", "--out", str(upload)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["problems"] == [] and report["repo_id"] == "org/tiny"
+    assert sorted(p.name for p in upload.iterdir()) == sorted(zoo.PRESET_FILES)
+    assert cli.main(["publish", str(preset), "--dry-run", "--out", str(upload)]) == 2
+    assert "exists and is not empty" in capsys.readouterr().err
