@@ -29,7 +29,12 @@ def load_model(preset, num_modules=None):
             f"`ghvae train {preset} --data {data.get('name', 'NAME')} --out my-{preset}`, then "
             f"`ghvae predict my-{preset} ...`; or give a preset folder or hf://org/name"
         )
-    return zoo.from_pretrained(preset, num_modules=num_modules)
+    model = zoo.from_pretrained(preset)
+    if num_modules is None:
+        return model
+    if not 1 <= num_modules <= model.num_modules:
+        raise InputError(f"--num-modules must be in 1..{model.num_modules}, got {num_modules}")
+    return model.truncated(num_modules)
 
 
 def predict(preset, out, input=None, actions=None, context=None, horizon=None, samples=1,
@@ -247,8 +252,9 @@ def export(preset, format, out, batch=None, context=None, horizon=None, noise="i
 
     if format not in EXPORT_FORMATS:
         raise InputError(f"--format must be one of {', '.join(EXPORT_FORMATS)}")
-    if batch is not None and batch < 1:
-        raise InputError(f"--batch must be at least 1, got {batch}")
+    for name, value in (("batch", batch), ("context", context), ("horizon", horizon)):
+        if value is not None and value < 1:
+            raise InputError(f"--{name} must be at least 1, got {value}")
     model = load_model(preset, num_modules)
     context = context or model.context_length
     horizon = horizon or model.horizon
