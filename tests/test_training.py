@@ -19,6 +19,7 @@ from ghvae_keras.training import (
     add_noise,
     fit_end_to_end,
     fit_greedy,
+    make_strategy,
 )
 
 HERE = os.path.dirname(__file__)
@@ -220,3 +221,10 @@ def test_noise_is_seeded_and_resumes_in_sequence(tiny_config):
     assert first[0].shape == (4, 3, 4, 4, 2)
     assert _same(first, again) and _same(first[1:], resumed)
     assert not np.allclose(first[0], other[0]) and not np.allclose(first[0], first[1])
+
+
+def test_make_strategy_by_name():
+    assert make_strategy("default") is tf.distribute.get_strategy()
+    assert isinstance(make_strategy("mirrored"), tf.distribute.MirroredStrategy)
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        make_strategy("parameter_server")
