@@ -102,7 +102,7 @@ def _predict(args):
     from ghvae_keras import commands
 
     summary = commands.predict(
-        args.preset, args.out, input=args.input, actions=args.actions, context=args.context,
+        args.preset, args.out, input_path=args.input, actions_path=args.actions, context=args.context,
         horizon=args.horizon, samples=args.samples, seed=args.seed, fps=args.fps,
         num_modules=args.num_modules,
     )

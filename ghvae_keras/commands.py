@@ -37,7 +37,7 @@ def load_model(preset, num_modules=None):
     return model.truncated(num_modules)
 
 
-def predict(preset, out, input=None, actions=None, context=None, horizon=None, samples=1,
+def predict(preset, out, input_path=None, actions_path=None, context=None, horizon=None, samples=1,
             seed=0, fps=4, num_modules=None):
     """Predicts futures of a clip and writes them to `out`.
 
@@ -47,9 +47,9 @@ def predict(preset, out, input=None, actions=None, context=None, horizon=None, s
             then predicted ones, under a row of the true frames when the input
             has frames after the context), or `.npy` (the predicted frames,
             float32 `[samples, horizon, H, W, 3]` in [0, 1]).
-        input: a video, frame folder or array file (see
+        input_path: a video, frame folder or array file (see
             `video_io.read_clip`); default: the preset's sample clip.
-        actions: a file of actions (see `video_io.read_actions`); default:
+        actions_path: a file of actions (see `video_io.read_actions`); default:
             the actions stored with the input (`.npz`, or the sample's).
         context: context frames taken from the input (default: the model's).
         horizon: frames to predict (default: the model's).
@@ -70,12 +70,12 @@ def predict(preset, out, input=None, actions=None, context=None, horizon=None, s
         if value is not None and value < 1:
             raise InputError(f"--{name} must be at least 1, got {value}")
     model = load_model(preset, num_modules)
-    if input is None:
+    if input_path is None:
         clip = {key: value[0] for key, value in zoo.load_sample(preset).items()}
         source = f"the sample clip of {preset}"
     else:
-        clip = video_io.read_clip(input, image_size=model.image_size)
-        source = str(input)
+        clip = video_io.read_clip(input_path, image_size=model.image_size)
+        source = str(input_path)
     context = context or model.context_length
     horizon = horizon or model.horizon
     frames = clip["frames"]
@@ -84,9 +84,9 @@ def predict(preset, out, input=None, actions=None, context=None, horizon=None, s
             f"{source} has {len(frames)} frame{'s' if len(frames) != 1 else ''}; "
             f"the context needs {context} (--context)"
         )
-    clip_actions = _actions_for(model, clip, actions, source, context, horizon)
+    actions = _actions_for(model, clip, actions_path, source, context, horizon)
     video = model.predict_video(
-        frames[None, :context], None if clip_actions is None else clip_actions[None],
+        frames[None, :context], None if actions is None else actions[None],
         horizon=horizon, num_samples=samples, seed=seed,
     )[0]
     truth = frames[context:context + horizon]
@@ -98,13 +98,13 @@ def predict(preset, out, input=None, actions=None, context=None, horizon=None, s
             "truth": len(truth)}
 
 
-def _actions_for(model, clip, actions_file, source, context, horizon):
+def _actions_for(model, clip, actions_path, source, context, horizon):
     if model.action_dim is None:
-        if actions_file is not None:
+        if actions_path is not None:
             raise InputError("--actions given, but the model is action-free (it predicts from frames only)")
         return None
-    if actions_file is not None:
-        actions, source = video_io.read_actions(actions_file), str(actions_file)
+    if actions_path is not None:
+        actions, source = video_io.read_actions(actions_path), str(actions_path)
     elif "actions" in clip:
         actions = clip["actions"]
     else:
