@@ -40,11 +40,14 @@ CHECKPOINT_SHA256 = "af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb
 
 # The globals a pickle of numpy arrays names (numpy 1.x spells the module
 # `numpy.core`, numpy 2 `numpy._core`), and the objects they resolve to here:
-# `_reconstruct` is what an array's own `__reduce__` names.
-_RECONSTRUCT = np.zeros(0).__reduce__()[0]
+# what an array's own `__reduce_ex__` names for pickle protocols 2-4 and 5.
+_RECONSTRUCT = np.zeros(1).__reduce_ex__(4)[0]
+_FROMBUFFER = np.zeros(1).__reduce_ex__(5)[0]
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
     ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
+    ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
 }

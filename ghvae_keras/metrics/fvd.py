@@ -66,11 +66,19 @@ def gaussian_statistics(features):
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
-def _psd_sqrt(matrix):
-    # Eigenvalues a rounding error below zero are zero: covariances of fewer
-    # samples than dimensions are singular.
+def _psd_eigh(matrix):
+    """Eigendecomposition of a symmetric positive semi-definite matrix, with
+    the eigenvalues that are rounding noise (below D * eps * the largest, of
+    either sign) set to zero: covariances of fewer samples than dimensions
+    are singular, and the square roots of their noise would add up."""
     values, vectors = np.linalg.eigh((matrix + matrix.T) / 2.0)
-    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    floor = len(values) * np.finfo(np.float64).eps * max(np.max(np.abs(values), initial=0.0), 1e-300)
+    return np.where(values > floor, values, 0.0), vectors
+
+
+def _psd_sqrt(matrix):
+    values, vectors = _psd_eigh(matrix)
+    return (vectors * np.sqrt(values)) @ vectors.T
 
 
 def frechet_distance(mean_a, cov_a, mean_b, cov_b):
@@ -86,9 +94,7 @@ def frechet_distance(mean_a, cov_a, mean_b, cov_b):
     mean_a, mean_b = np.asarray(mean_a, np.float64), np.asarray(mean_b, np.float64)
     cov_a, cov_b = np.asarray(cov_a, np.float64), np.asarray(cov_b, np.float64)
     root_a = _psd_sqrt(cov_a)
-    middle = root_a @ cov_b @ root_a
-    values = np.linalg.eigvalsh((middle + middle.T) / 2.0)
-    trace_sqrt = np.sum(np.sqrt(np.clip(values, 0.0, None)))
+    trace_sqrt = np.sum(np.sqrt(_psd_eigh(root_a @ cov_b @ root_a)[0]))
     distance = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2.0 * trace_sqrt
     return float(max(distance, 0.0))
 
