@@ -75,6 +75,8 @@ def _module_counts(text):
 def _evaluate(args):
     import shlex
 
+    import tensorflow as tf
+
     from ghvae_keras import evaluation
     from ghvae_keras.data import DataError
     from ghvae_keras.metrics import WeightsMissing
@@ -88,6 +90,11 @@ def _evaluate(args):
         )
     except (ValueError, DataError, WeightsMissing) as error:
         print(f"ghvae evaluate: {error}", file=sys.stderr)
+        return 2
+    except tf.errors.InvalidArgumentError as error:  # an episode shorter than context + horizon
+        message = error.message
+        print(f"ghvae evaluate: {message[message.find('assertion failed:'):].splitlines()[0]}",
+              file=sys.stderr)
         return 2
     words = [args.preset, "--data", args.data, "--split", args.split, "--samples", args.samples,
              "--context", result["context"], "--horizon", result["horizon"],

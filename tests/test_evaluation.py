@@ -157,3 +157,18 @@ def test_cli_refuses_a_malformed_module_list(preset, capsys):
         cli.main(["evaluate", str(preset), "--data", "bair", "--num-modules", "1,x"])
     assert exit_info.value.code == 2
     assert "expected module counts like 4 or 1,2,3,4" in capsys.readouterr().err
+
+
+def test_cli_too_short_episodes_exit_2(preset, capsys):
+    import tensorflow as tf
+
+    def short_episodes(self, **kwargs):
+        video = tf.RaggedTensor.from_row_lengths(np.zeros((6, 64, 64, 3), np.uint8), [3, 3])
+        actions = tf.RaggedTensor.from_row_lengths(np.zeros((4, 5), np.float32), [2, 2])
+        return tf.data.Dataset.from_tensor_slices({"video": video, "actions": actions})
+
+    with tfds.testing.mock_data(as_dataset_fn=short_episodes):
+        code = cli.main(["evaluate", str(preset), "--data", "robonet", "--no-fvd", "--quiet"])
+    error = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in error
+    assert "sequence_length 6 is longer than an episode of robonet" in error

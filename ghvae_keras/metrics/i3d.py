@@ -145,9 +145,9 @@ class I3D(keras.Model):
     Example:
 
     >>> model = load_i3d()
-    >>> logits = model(videos * 2.0 - 1.0)  # [B, 16, 224, 224, 3] in [0, 1]
-    >>> logits.shape
-    TensorShape([B, 400])
+    >>> videos = np.random.uniform(-1, 1, (2, 16, 224, 224, 3)).astype("float32")
+    >>> model(videos).shape
+    TensorShape([2, 400])
 
     Reference: Carreira and Zisserman, "Quo Vadis, Action Recognition? A New
     Model and the Kinetics Dataset", CVPR 2017 (arXiv:1705.07750).
