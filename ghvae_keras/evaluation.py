@@ -171,7 +171,8 @@ def format_table(result):
             f"{result['context']} → {result['horizon']} frames, best of {result['samples']}")
     rows = [("model", "PSNR", "SSIM", "FVD")]
     for entry in result["metrics"]:
-        rows.append((f"{entry['num_modules']} modules", *_cells(entry)))
+        k = entry["num_modules"]
+        rows.append((f"{k} module{'s' if k > 1 else ''}", *_cells(entry)))
     rows.append(("copy last frame", *_cells(result["metrics"][0][COPY_LAST_FRAME])))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [head] + ["  ".join(cell.rjust(width) if i else cell.ljust(width)

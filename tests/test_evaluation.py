@@ -128,7 +128,7 @@ def test_cli_prints_a_table_and_writes_json(preset, tmp_path, capsys):
     assert printed.err == ""
     lines = printed.out.splitlines()
     assert lines[0] == "bair (test), 3 videos, 2 → 4 frames, best of 2"
-    assert [line.split("  ")[0] for line in lines[2:5]] == ["1 modules", "2 modules", "copy last frame"]
+    assert [line.split("  ")[0] for line in lines[2:5]] == ["1 module", "2 modules", "copy last frame"]
     result = json.loads(out.read_text())
     assert [entry["num_modules"] for entry in result["metrics"]] == [1, 2]
     assert result["metrics"][0]["command"] == (
