@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from ghvae_keras.metrics import (
     I3D,
@@ -74,6 +75,17 @@ def test_fvd_of_a_set_with_itself_is_zero_and_grows_with_a_shift(embedder):
     assert itself == pytest.approx(0.0, abs=1e-9 * np.sum(features.var(0)))
     distances = [features_distance(features, embedder(real + shift)) for shift in (0.1, 0.3)]
     assert 0 < distances[0] < distances[1]
+
+
+def test_embedder_resizes_on_fvds_grid_and_scales_to_minus_one_one():
+    # FVD's reference resize (TF1 bilinear, corner-aligned): output pixel 14 k
+    # of 224 is input pixel k of 16 exactly.
+    def every_14th_pixel(videos, training=False):
+        return tf.reshape(videos[:, :, ::14, ::14, :], (tf.shape(videos)[0], -1))
+
+    videos = np.random.default_rng(4).random((2, 9, 16, 16, 3), np.float32)
+    features = VideoEmbedder(every_14th_pixel)(videos)
+    np.testing.assert_allclose(features, (2 * videos - 1).reshape(2, -1), atol=1e-5)
 
 
 def test_embedder_refuses_bad_videos(embedder):

@@ -1,9 +1,9 @@
 """Fréchet Video Distance (Unterthiner et al., 2018, arXiv:1812.01717).
 
 Videos are embedded with the Kinetics-400 I3D (its logits, averaged over
-time, of frames resized to 224×224 and scaled to [-1, 1]); FVD is the
-Fréchet distance between Gaussians fitted to the real and the generated
-embeddings.
+time, of frames resized bilinearly to 224×224 as the reference code does and
+scaled to [-1, 1]); FVD is the Fréchet distance between Gaussians fitted to
+the real and the generated embeddings.
 """
 
 import numpy as np
@@ -34,7 +34,11 @@ class VideoEmbedder:
     def _embed_batch(self, videos):
         shape = tf.shape(videos)
         frames = tf.reshape(videos, tf.concat([[-1], shape[2:]], axis=0))
-        frames = tf.image.resize(frames, (I3D_SIZE, I3D_SIZE), method="bilinear")
+        # The resize of FVD's reference code (TensorFlow 1's resize_bilinear:
+        # corner-aligned pixel grid, not half-pixel centres), so that the
+        # numbers compare with published ones.
+        frames = tf.compat.v1.image.resize_bilinear(
+            frames, (I3D_SIZE, I3D_SIZE), align_corners=False, half_pixel_centers=False)
         frames = tf.reshape(frames, tf.concat([shape[:2], [I3D_SIZE, I3D_SIZE, 3]], axis=0))
         return self.model(frames * 2.0 - 1.0, training=False)
 
