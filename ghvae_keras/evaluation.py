@@ -76,8 +76,8 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
     if isinstance(model, (str, Path)):
         model, protocol = load_for_evaluation(model)
     protocol = protocol or {}
-    context = int(context or protocol.get("context") or model.context_length)
-    horizon = int(horizon or protocol.get("eval_future") or model.horizon)
+    context = int(protocol.get("context") or model.context_length) if context is None else context
+    horizon = int(protocol.get("eval_future") or model.horizon) if horizon is None else horizon
     counts = _module_counts(num_modules, model)
     if num_samples < 1 or context < 1 or horizon < 1 or batch_size < 1:
         raise ValueError(f"samples, context, horizon and batch size must be >= 1, got "

@@ -100,6 +100,8 @@ def test_bad_arguments_are_refused_before_any_work(tiny_model, tmp_path, monkeyp
         evaluation.evaluate(tiny_model, "bair", context=2, horizon=7)
     with pytest.raises(ValueError, match="samples, context, horizon"):
         evaluation.evaluate(tiny_model, "bair", num_samples=0, fvd=False)
+    with pytest.raises(ValueError, match="got 1, 0, 3, 16"):
+        evaluation.evaluate(tiny_model, "bair", context=0, fvd=False)
 
 
 @pytest.mark.slow  # 15 I3D forward passes at 224x224
