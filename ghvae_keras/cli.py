@@ -53,8 +53,7 @@ def _data_show(args):
     except (data.DataError, ValueError) as error:
         return _fail(args, error)
     except tf.errors.InvalidArgumentError as error:  # an episode shorter than asked for
-        message = error.message
-        return _fail(args, message[message.find("assertion failed:"):].splitlines()[0])
+        return _fail(args, _assertion(error))
     frames = sequences["frames"]
     write_gif(args.out, grid(list(frames)), fps=args.fps)
     actions = "with" if "actions" in sequences else "without"
@@ -157,6 +156,47 @@ def _publish(args):
     print(json.dumps(report))
     if report["problems"]:
         return _fail(args, "not ready to publish: " + "; ".join(report["problems"]))
+    return 0
+
+
+def _module_counts(text):
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected module counts like 4 or 1,2,3,4, got {text!r}") from None
+
+
+def _evaluate(args):
+    import shlex
+
+    import tensorflow as tf
+
+    from ghvae_keras import evaluation
+    from ghvae_keras.metrics import WeightsMissing
+
+    try:
+        result = evaluation.evaluate(
+            args.preset, args.data, args.split, num_samples=args.samples, context=args.context,
+            horizon=args.horizon, num_modules=args.num_modules, batch_size=args.batch_size,
+            max_videos=args.max_videos, fvd=not args.no_fvd, seed=args.seed,
+            data_dir=args.data_dir, verbose=0 if args.quiet else 1,
+        )
+    except (ValueError, WeightsMissing) as error:
+        return _fail(args, error)
+    except tf.errors.InvalidArgumentError as error:  # an episode shorter than context + horizon
+        return _fail(args, _assertion(error))
+    words = [args.preset, "--data", args.data, "--split", args.split, "--samples", args.samples,
+             "--context", result["context"], "--horizon", result["horizon"],
+             "--num-modules", ",".join(str(entry["num_modules"]) for entry in result["metrics"])]
+    words += ["--max-videos", args.max_videos] if args.max_videos else []
+    words += ["--no-fvd"] if args.no_fvd else []
+    command = "ghvae evaluate " + shlex.join(str(word) for word in words)
+    for entry in result["metrics"]:
+        entry["command"] = command
+    print(evaluation.format_table(result))
+    if args.json:
+        evaluation.write_json(result, args.json)
+        print(f"wrote {args.json}")
     return 0
 
 
@@ -286,6 +326,35 @@ def build_parser():
     publish.add_argument("--private", action="store_true", help="create the repository private")
     publish.add_argument("--revision", help="branch to commit to (default: main)")
     publish.set_defaults(run=_publish)
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="PSNR, SSIM (best of N samples) and FVD of a model on a dataset",
+        description="Predicts the future of the first window of every video of a split and "
+        "prints PSNR and SSIM (of the best of N samples per video, averaged over frames and "
+        "videos), FVD (I3D features of context + predicted frames, all samples) and the same "
+        "for copying the last context frame. FVD needs the I3D weights: "
+        "`python tools/convert_i3d.py` makes them once.",
+    )
+    evaluate.add_argument("preset", help="a registered preset, hf://org/name or a preset folder")
+    evaluate.add_argument("--data", required=True,
+                          help="bair, robonet, kitti, cityscapes or tfds:NAME[/CONFIG]")
+    evaluate.add_argument("--split", default="test", help="TFDS split (default: %(default)s)")
+    evaluate.add_argument("--samples", type=int, default=1, help="N, futures per video (default: 1)")
+    evaluate.add_argument("--context", type=int, default=None,
+                          help="context frames (default: the preset's protocol)")
+    evaluate.add_argument("--horizon", type=int, default=None,
+                          help="predicted frames (default: the preset's protocol)")
+    evaluate.add_argument("--num-modules", type=_module_counts, default=None,
+                          help="module counts to evaluate, e.g. 1,2,3,4 (default: all modules)")
+    evaluate.add_argument("--batch-size", type=int, default=16, help="videos per batch (default: 16)")
+    evaluate.add_argument("--max-videos", type=int, default=None,
+                          help="evaluate only the first videos of the split")
+    evaluate.add_argument("--no-fvd", action="store_true", help="PSNR and SSIM only")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples (default: 0)")
+    evaluate.add_argument("--data-dir", default=None, help="TFDS data folder (default: TFDS's own)")
+    evaluate.add_argument("--json", default=None, help="write the results and per-frame curves here")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress output")
+    evaluate.set_defaults(run=_evaluate)
     return parser
 
 
@@ -322,6 +391,12 @@ def _user_errors():
 
 def _name(args):
     return " ".join(["ghvae", args.command] + ([args.data_command] if args.command == "data" else []))
+
+
+def _assertion(error):
+    """The first line of the failed assertion inside a tf.data error."""
+    message = error.message
+    return message[message.find("assertion failed:"):].splitlines()[0]
 
 
 def _fail(args, error):

@@ -48,6 +48,7 @@ def test_two_replica_step_equals_one_device_step(tiny_config):
 
 
 def test_replicas_draw_different_noise(tiny_config):
+    keras.utils.set_random_seed(0)  # initial weights independent of the tests run before
     strategy = _two_cpus()
     with strategy.scope():
         model = GHVAE(**tiny_config)

@@ -1,0 +1,202 @@
+"""Evaluation of a GHVAE on a dataset: PSNR and SSIM (best of N samples),
+FVD, per-frame curves, and the copy-last-frame floor on the same videos.
+
+`evaluate` runs one pass over the test videos for several module counts of
+the same weights (the "quality grows with modules" table): the real videos
+are embedded for FVD once, and every truncation and the copy-last-frame
+baseline see the same context frames and actions.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ghvae_keras import data as data_lib
+from ghvae_keras import zoo
+from ghvae_keras.metrics import VideoEmbedder, best_of_n, features_distance, fvd as fvd_lib, psnr, ssim
+
+COPY_LAST_FRAME = "copy_last_frame"
+
+
+def load_for_evaluation(preset_or_path):
+    """The model of a preset (registered name, `hf://` URI or folder) and
+    the protocol of its metadata (`{"context", "eval_future", ...}`, or `{}`)."""
+    folder = zoo.resolve_preset(preset_or_path)
+    protocol = zoo.read_metadata(folder).get("protocol") or {}
+    return zoo.from_pretrained(str(folder)), protocol
+
+
+def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=None,
+             num_modules=None, batch_size=16, max_videos=None, fvd=True, embedder=None,
+             seed=0, data_dir=None, protocol=None, verbose=1):
+    """Evaluates `model` on the first window of every video of a split.
+
+    Args:
+        model: a `GHVAE`, or a preset name / `hf://` URI / preset folder
+            (then the preset's metadata gives the default context and
+            horizon).
+        data: a dataset name for `ghvae_keras.data.load` (`bair`,
+            `robonet`, `kitti`, `cityscapes`, `tfds:NAME[/CONFIG]`, ...).
+        split: the TFDS split to evaluate on.
+        num_samples: N, the futures sampled per video; PSNR and SSIM are
+            those of the best sample per video, FVD is over all samples.
+        context: context frames C (default: the preset's protocol, else the
+            model's `context_length`).
+        horizon: predicted frames (default: the preset's `eval_future`, else
+            the model's `horizon`).
+        num_modules: a module count or a list of them (default: the
+            model's active modules); each is evaluated by truncation.
+        batch_size: videos per batch.
+        max_videos: evaluate only the first videos of the split.
+        fvd: compute FVD (on context + predicted frames, at least 9 in
+            all; needs the I3D weights of `tools/convert_i3d.py`).
+        embedder: the `VideoEmbedder` for FVD (default: Kinetics-400 I3D).
+        seed: samples are reproducible given the seed.
+        data_dir: the TFDS data folder.
+        protocol: the preset protocol when `model` is a model object.
+        verbose: 1 prints progress to stderr, 0 is quiet.
+
+    Returns:
+        A dict: `dataset`, `split`, `context`, `horizon`, `samples`,
+        `videos`, and `metrics`: one entry per module count, in the format
+        of a preset's metadata `metrics` (`num_modules`, `psnr`, `ssim`,
+        `fvd`, `copy_last_frame`: the floor's `psnr`, `ssim`, `fvd`), with
+        the per-frame curves `psnr_per_frame` and `ssim_per_frame` of both.
+
+    Raises:
+        ValueError: bad arguments, a context or horizon the data cannot
+            hold, or too few frames or videos for FVD.
+        ghvae_keras.metrics.WeightsMissing: FVD without converted I3D weights.
+    """
+    if isinstance(model, (str, Path)):
+        model, protocol = load_for_evaluation(model)
+    protocol = protocol or {}
+    context = int(protocol.get("context") or model.context_length) if context is None else context
+    horizon = int(protocol.get("eval_future") or model.horizon) if horizon is None else horizon
+    counts = _module_counts(num_modules, model)
+    if num_samples < 1 or context < 1 or horizon < 1 or batch_size < 1:
+        raise ValueError(f"samples, context, horizon and batch size must be >= 1, got "
+                         f"{num_samples}, {context}, {horizon}, {batch_size}")
+    if max_videos is not None and max_videos < 1:
+        raise ValueError(f"max_videos must be >= 1, got {max_videos}")
+    if fvd and context + horizon < fvd_lib.MIN_FRAMES:
+        raise ValueError(f"FVD needs at least {fvd_lib.MIN_FRAMES} frames (context + horizon), got "
+                         f"{context} + {horizon}; predict more frames or leave FVD out")
+    if fvd and embedder is None:
+        embedder = VideoEmbedder()  # fails now, not after the predictions, without weights
+    models = {k: model if k == model.active_modules else model.truncated(k) for k in counts}
+    batches = data_lib.load(data, split, context + horizon, batch_size, shuffle=False,
+                            image_size=model.image_size, data_dir=data_dir)
+
+    names = counts + [COPY_LAST_FRAME]
+    scores = {name: {"psnr": [], "ssim": []} for name in names}
+    features = {name: [] for name in names + ["real"]}
+    videos, started = 0, time.perf_counter()
+    for index, batch in enumerate(batches):
+        frames = batch["frames"].numpy()
+        if max_videos is not None:
+            frames = frames[: max_videos - videos]
+        actions = batch["actions"].numpy()[: len(frames)] if "actions" in batch else None
+        if model.action_dim is not None and actions is None:
+            raise ValueError(f"the model takes {model.action_dim}-d actions; {data} has none")
+        if model.action_dim is None:
+            actions = None
+        past, future = frames[:, :context], frames[:, context:]
+        samples = {k: models[k].predict_video(past, actions, horizon=horizon, num_samples=num_samples,
+                                              seed=seed + index) for k in counts}
+        samples[COPY_LAST_FRAME] = np.repeat(past[:, None, -1:], horizon, axis=2)
+        for name, predicted in samples.items():
+            for metric, function in (("psnr", psnr), ("ssim", ssim)):
+                per_frame = function(future[:, None], predicted).numpy()  # [B, N, horizon]
+                scores[name][metric].append(best_of_n(per_frame)[0])
+            if fvd:
+                clips = np.concatenate(
+                    [np.repeat(past[:, None], predicted.shape[1], axis=1), predicted], axis=2)
+                features[name].append(embedder(clips.reshape((-1,) + clips.shape[2:])))
+        if fvd:
+            features["real"].append(embedder(frames))
+        videos += len(frames)
+        if verbose:
+            print(f"evaluate: {videos} videos, {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        if max_videos is not None and videos >= max_videos:
+            break
+    if videos == 0:
+        raise ValueError(f"{data} ({split}) has no videos")
+    if fvd and videos < 2:
+        raise ValueError("FVD needs at least 2 videos")
+
+    def summary(name):
+        entry = {}
+        for metric in ("psnr", "ssim"):
+            curve = np.concatenate(scores[name][metric]).mean(axis=0)
+            entry[metric] = float(curve.mean())
+            entry[f"{metric}_per_frame"] = [float(value) for value in curve]
+        entry["fvd"] = (features_distance(np.concatenate(features["real"]),
+                                          np.concatenate(features[name])) if fvd else None)
+        return entry
+
+    floor = summary(COPY_LAST_FRAME)
+    common = {"dataset": data, "split": split, "context": context, "horizon": horizon}
+    return {
+        **common,
+        "samples": num_samples,
+        "videos": videos,
+        "metrics": [
+            {**common, "num_modules": k, "samples": num_samples, **summary(k),
+             COPY_LAST_FRAME: floor}
+            for k in counts
+        ],
+    }
+
+
+def _module_counts(num_modules, model):
+    if num_modules is None:
+        return [model.active_modules]
+    counts = [num_modules] if isinstance(num_modules, (int, np.integer)) else list(num_modules)
+    for k in counts:
+        if not isinstance(k, (int, np.integer)) or not 1 <= k <= model.num_modules:
+            raise ValueError(f"num_modules must be in 1..{model.num_modules}, got {k!r}")
+    return sorted(set(int(k) for k in counts))
+
+
+def format_table(result):
+    """The results as a text table: one row per module count, then the
+    copy-last-frame floor."""
+    head = (f"{result['dataset']} ({result['split']}), {result['videos']} videos, "
+            f"{result['context']} → {result['horizon']} frames, best of {result['samples']}")
+    rows = [("model", "PSNR", "SSIM", "FVD")]
+    for entry in result["metrics"]:
+        k = entry["num_modules"]
+        rows.append((f"{k} module{'s' if k > 1 else ''}", *_cells(entry)))
+    rows.append(("copy last frame", *_cells(result["metrics"][0][COPY_LAST_FRAME])))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [head] + ["  ".join(cell.rjust(width) if i else cell.ljust(width)
+                                for i, (cell, width) in enumerate(zip(row, widths)))
+                      for row in rows]
+    return "\n".join(lines)
+
+
+def _cells(entry):
+    fvd = "–" if entry["fvd"] is None else f"{entry['fvd']:.1f}"
+    return f"{entry['psnr']:.2f}", f"{entry['ssim']:.4f}", fvd
+
+
+def write_json(result, path):
+    """Writes `result` as JSON to `path` (a temporary file renamed: a failed
+    write leaves the old file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as file:
+            json.dump(result, file, indent=2)
+            file.write("\n")
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
