@@ -333,7 +333,7 @@ def build_parser():
         "prints PSNR and SSIM (of the best of N samples per video, averaged over frames and "
         "videos), FVD (I3D features of context + predicted frames, all samples) and the same "
         "for copying the last context frame. FVD needs the I3D weights: "
-        "`python tools/convert_i3d.py` makes them once.",
+        "`python -m ghvae_keras.metrics.convert_i3d` makes them once.",
     )
     evaluate.add_argument("preset", help="a registered preset, hf://org/name or a preset folder")
     evaluate.add_argument("--data", required=True,

@@ -54,7 +54,7 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
         batch_size: videos per batch.
         max_videos: evaluate only the first videos of the split.
         fvd: compute FVD (on context + predicted frames, at least 9 in
-            all; needs the I3D weights of `tools/convert_i3d.py`).
+            all; needs the I3D weights of `python -m ghvae_keras.metrics.convert_i3d`).
         embedder: the `VideoEmbedder` for FVD (default: Kinetics-400 I3D).
         seed: samples are reproducible given the seed.
         data_dir: the TFDS data folder.

@@ -377,6 +377,10 @@ def save_preset(model, preset_dir, metadata, sample=None, include_weights=True, 
         raise FileExistsError(f"{preset_dir} exists; pass overwrite=True to replace it")
     if "name" not in metadata or "description" not in metadata:
         raise ValueError("metadata needs at least 'name' and 'description'")
+    protocol = metadata.get("protocol")
+    if protocol and sorted(protocol) != ["context", "eval_future", "train_future"]:
+        raise ValueError("metadata 'protocol' needs exactly 'context', 'train_future' and "
+                         f"'eval_future', got {sorted(protocol)}")
     # An uncompiled copy: no optimizer state in the weights, no compile config.
     clean = GHVAE.from_config(model.get_config())
     clean.set_weights(model.get_weights())

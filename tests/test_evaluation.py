@@ -96,7 +96,7 @@ def test_bad_arguments_are_refused_before_any_work(tiny_model, tmp_path, monkeyp
         evaluation.evaluate(tiny_model, "bair", num_modules=[1, 3], fvd=False)
     with pytest.raises(ValueError, match="FVD needs at least 9 frames"):
         evaluation.evaluate(tiny_model, "bair", context=2, horizon=3)
-    with pytest.raises(WeightsMissing, match="python tools/convert_i3d.py"):
+    with pytest.raises(WeightsMissing, match="python -m ghvae_keras.metrics.convert_i3d"):
         evaluation.evaluate(tiny_model, "bair", context=2, horizon=7)
     with pytest.raises(ValueError, match="samples, context, horizon"):
         evaluation.evaluate(tiny_model, "bair", num_samples=0, fvd=False)
@@ -143,7 +143,7 @@ def test_cli_prints_a_table_and_writes_json(preset, tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--num-modules", "5", "--no-fvd"], "num_modules must be in 1..2, got 5"),
     (["--horizon", "3"], "FVD needs at least 9 frames"),
-    (["--horizon", "7"], "make them with `python tools/convert_i3d.py`"),
+    (["--horizon", "7"], "make them with `python -m ghvae_keras.metrics.convert_i3d`"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(preset, tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.setenv("GHVAE_KERAS_CACHE", str(tmp_path / "empty"))

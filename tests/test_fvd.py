@@ -101,7 +101,7 @@ def test_embedder_refuses_bad_videos(embedder):
 
 def test_missing_weights_name_the_command(tmp_path, monkeypatch):
     monkeypatch.setenv("GHVAE_KERAS_CACHE", str(tmp_path))
-    with pytest.raises(WeightsMissing, match=r"`python tools/convert_i3d.py`"):
+    with pytest.raises(WeightsMissing, match=r"`python -m ghvae_keras.metrics.convert_i3d`"):
         VideoEmbedder()
     with pytest.raises(WeightsMissing, match=r"--cache"):
         load_i3d(tmp_path / "elsewhere")

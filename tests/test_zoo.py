@@ -150,6 +150,8 @@ def test_save_preset_refuses_to_overwrite_and_leaves_no_partial_folder(preset, t
         zoo.save_preset(tiny_model, preset, tiny_metadata())
     with pytest.raises(ValueError, match="sample frames"):
         zoo.save_preset(tiny_model, preset.parent / "bad", tiny_metadata(), sample={"frames": np.zeros((4, 8, 8, 3))})
+    with pytest.raises(ValueError, match="needs exactly 'context', 'train_future' and 'eval_future'"):
+        zoo.save_preset(tiny_model, preset.parent / "bad", {**tiny_metadata(), "protocol": {"context": 2}})
     assert sorted(p.name for p in preset.parent.iterdir() if p.name != "hf-cache") == [preset.name]
 
 

@@ -5,7 +5,7 @@
 
 `videos` writes random videos `[N, T, 224, 224, 3]` uniform in [-1, 1]
 (float32) for the reference implementation to classify; `compare` runs the
-Keras port (weights from `tools/convert_i3d.py`, in the cache) on the same
+Keras port (weights from `python -m ghvae_keras.metrics.convert_i3d`, in the cache) on the same
 videos and prints one JSON line: the largest absolute difference of the
 logits, the largest relative difference (absolute difference over the
 largest absolute reference logit of the same video), the agreement of the

@@ -115,7 +115,7 @@ def frechet_video_distance(real_videos, generated_videos, embedder=None):
         real_videos: `[N, T, H, W, 3]` in [0, 1], N >= 2, T >= 9.
         generated_videos: `[M, T', H', W', 3]` in [0, 1], M >= 2.
         embedder: a `VideoEmbedder` (default: one with the Kinetics-400 I3D
-            from the cache; `tools/convert_i3d.py` makes its weights).
+            from the cache; `python -m ghvae_keras.metrics.convert_i3d` makes its weights).
 
     Returns:
         The distance, a float (0 for identical sets; lower is better).

