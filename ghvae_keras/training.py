@@ -254,16 +254,16 @@ class CheckpointManager:
         os.replace(tmp, final)
         if complete:
             _atomic_copy(final, os.path.join(self.directory, f"{phase}.weights.h5"))
-        previous = self.latest()
         _atomic_write_json(
             os.path.join(self.directory, POINTER),
             {"phase": phase, "step": step, "complete": complete, "path": name, "config": config},
         )
         _fsync(self.directory)
-        if previous and previous["path"] != name:
-            old = os.path.join(self.directory, previous["path"])
-            if os.path.exists(old):
-                os.unlink(old)
+        # Every other checkpoint goes, not only the previous one: a process
+        # killed between the pointer's update and this cleanup left its own.
+        for other in os.listdir(self.directory):
+            if other.startswith("ckpt-") and other.endswith(".weights.h5") and other != name:
+                os.unlink(os.path.join(self.directory, other))
 
     def restore(self, model, checkpoint, optimizer=True):
         """Loads the checkpoint's weights; its optimizer state too when
