@@ -7,17 +7,14 @@ are embedded for FVD once, and every truncation and the copy-last-frame
 baseline see the same context frames and actions.
 """
 
-import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from ghvae_keras import data as data_lib
-from ghvae_keras import zoo
+from ghvae_keras import files, zoo
 from ghvae_keras.metrics import VideoEmbedder, best_of_n, features_distance, fvd as fvd_lib, psnr, ssim
 
 COPY_LAST_FRAME = "copy_last_frame"
@@ -189,14 +186,4 @@ def _cells(entry):
 def write_json(result, path):
     """Writes `result` as JSON to `path` (a temporary file renamed: a failed
     write leaves the old file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as file:
-            json.dump(result, file, indent=2)
-            file.write("\n")
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+    files.write_json(path, result)

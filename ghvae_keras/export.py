@@ -17,14 +17,14 @@ static (a dynamic batch does not convert), and the noise is either an input
 (`noise="random"`).
 """
 
-import os
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
 import keras
 import tensorflow as tf
+
+from ghvae_keras.files import atomic_path
 
 SERVING_SIGNATURE = "serving_default"
 NOISE_SIGNATURE = "predict_with_noise"
@@ -76,9 +76,9 @@ def export_saved_model(model, path, batch=None, context=None, horizon=None):
                          input_signature=list(without.values()))
     archive.add_endpoint(NOISE_SIGNATURE, _serving_function(model, with_noise, horizon),
                          input_signature=list(with_noise.values()))
-    path = Path(path)
-    _write_atomically(path, lambda tmp: archive.write_out(str(tmp), verbose=False), folder=True)
-    return path
+    with atomic_path(path, folder=True) as tmp:
+        archive.write_out(str(tmp), verbose=False)
+    return Path(path)
 
 
 def export_tflite(model, path, batch=1, context=None, horizon=None, noise="input"):
@@ -118,13 +118,9 @@ def export_tflite(model, path, batch=1, context=None, horizon=None, noise="input
         archive.write_out(scratch, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(scratch, [SERVING_SIGNATURE])
         flatbuffer = _convert(converter)
-    path = Path(path)
-
-    def write(tmp):
+    with atomic_path(path) as tmp:
         tmp.write_bytes(flatbuffer)
-
-    _write_atomically(path, write)
-    return path
+    return Path(path)
 
 
 def _convert(converter):
@@ -178,32 +174,6 @@ def _with_random_noise(model, inputs, horizon):
     for name, shape in model.noise_shapes(horizon).items():
         inputs[name] = tf.random.normal(tf.concat([batch, shape], 0))
     return inputs
-
-
-def _write_atomically(path, write, folder=False):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if folder:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    else:
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        os.close(handle)
-        tmp = Path(name)
-    try:
-        write(tmp)
-        if folder and path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        if folder:
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
-            tmp.unlink()
-        raise
 
 
 def _first_error_line(message):

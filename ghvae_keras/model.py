@@ -333,7 +333,6 @@ class GHVAE(keras.Model):
         """
         horizon = self.horizon if horizon is None else horizon
         noise = noise or {}
-        batch = ops.shape(context_frames)[0]
         context = context_frames.shape[1]
         features = self._encode_clips(context_frames)
         skips = [features[level][:, -1] for level in range(self.active_modules)]

@@ -9,9 +9,7 @@ conversions (grayscale or RGBA to RGB, resizing) are logged as warnings.
 """
 
 import logging
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -19,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ghvae_keras.errors import InputError
+from ghvae_keras.files import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -315,10 +314,8 @@ def write_gif(path, video, fps=8):
     and renamed into place.
     """
     video = _check_video(video)
-    _write_atomically(
-        path, ".gif",
-        lambda tmp: iio.imwrite(tmp, to_uint8(video), extension=".gif", duration=1000 / fps, loop=0),
-    )
+    with atomic_path(path) as tmp:
+        iio.imwrite(tmp, to_uint8(video), extension=".gif", duration=1000 / fps, loop=0)
 
 
 def write_mp4(path, video, fps=8):
@@ -330,16 +327,15 @@ def write_mp4(path, video, fps=8):
     video = _check_video(video)
     _, height, width, _ = video.shape
     video = np.pad(video, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), constant_values=1.0)
-    _write_atomically(
-        path, ".mp4",
-        lambda tmp: iio.imwrite(tmp, to_uint8(video), plugin="pyav", codec="libx264", fps=fps),
-    )
+    with atomic_path(path) as tmp:
+        iio.imwrite(tmp, to_uint8(video), plugin="pyav", codec="libx264", fps=fps)
 
 
 def write_array(path, array):
     """Writes a NumPy array as `.npy` (no pickles), atomically."""
     array = np.asarray(array)
-    _write_atomically(path, ".npy", lambda tmp: np.save(tmp, array, allow_pickle=False))
+    with atomic_path(path) as tmp:
+        np.save(tmp, array, allow_pickle=False)
 
 
 def _check_video(video):
@@ -348,14 +344,3 @@ def _check_video(video):
         raise ValueError(f"video must have shape [T, H, W, 3], got {list(video.shape)}")
     return video
 
-
-def _write_atomically(path, suffix, write):
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(prefix=".", suffix=suffix, dir=folder)
-    os.close(handle)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -17,7 +17,6 @@ Loading reads only JSON, `.weights.h5` and `.npz` without pickles, after
 checking every file's sha256.
 """
 
-import hashlib
 import importlib
 import json
 import logging
@@ -30,6 +29,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from ghvae_keras.files import atomic_path, sha256, write_json
 from ghvae_keras.model import GHVAE
 from ghvae_keras.video_io import to_uint8
 
@@ -346,14 +346,6 @@ def _model_from_config(path):
         raise PresetError(f"{path} holds an invalid GHVAE configuration: {error}") from None
 
 
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # -- saving -------------------------------------------------------------------
 
 
@@ -384,9 +376,7 @@ def save_preset(model, preset_dir, metadata, sample=None, include_weights=True, 
     # An uncompiled copy: no optimizer state in the weights, no compile config.
     clean = GHVAE.from_config(model.get_config())
     clean.set_weights(model.get_weights())
-    preset_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{preset_dir.name}.", dir=preset_dir.parent))
-    try:
+    with atomic_path(preset_dir, folder=True) as staging:
         config = keras.saving.serialize_keras_object(clean)
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
         if include_weights:
@@ -402,10 +392,6 @@ def save_preset(model, preset_dir, metadata, sample=None, include_weights=True, 
             "versions": _versions(),
         }
         write_card(staging, metadata)
-        _replace_dir(staging, preset_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return preset_dir
 
 
@@ -422,7 +408,7 @@ def write_card(preset_dir, metadata=None):
     if WEIGHTS_FILE not in files and WEIGHTS_FILE in listed:
         files[WEIGHTS_FILE] = listed[WEIGHTS_FILE]
     metadata["files"] = files
-    _write_json(preset_dir / METADATA_FILE, metadata)
+    write_json(preset_dir / METADATA_FILE, metadata)
     return metadata
 
 
@@ -446,23 +432,6 @@ def _save_sample(path, sample, model):
                 f"got {list(arrays['actions'].shape)}"
             )
     np.savez_compressed(path, **arrays)
-
-
-def _replace_dir(staging, target):
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old)
-    else:
-        os.replace(staging, target)
-
-
-def _write_json(path, data):
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
 
 
 def _versions():

@@ -6,6 +6,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from ghvae_keras import GHVAE, cli, data, evaluation, zoo
+from ghvae_keras.files import sha256
 from ghvae_keras.metrics import I3D, VideoEmbedder, WeightsMissing, best_of_n, psnr, ssim
 from ghvae_keras.metrics import i3d as i3d_lib
 from tiny_data import perturb_zero_init
@@ -35,7 +36,7 @@ def i3d_cache(tmp_path, monkeypatch):
     path = i3d_lib.weights_path(tmp_path / "cache")
     path.parent.mkdir()
     model.save_weights(path)
-    path.with_name(path.name + ".sha256").write_text(i3d_lib.file_sha256(path) + "\n")
+    path.with_name(path.name + ".sha256").write_text(sha256(path) + "\n")
     monkeypatch.setenv("GHVAE_KERAS_CACHE", str(path.parent))
     return path.parent
 

@@ -12,6 +12,7 @@ from ghvae_keras.metrics import (
     frechet_video_distance,
     load_i3d,
 )
+from ghvae_keras.files import sha256
 from ghvae_keras.metrics import i3d as i3d_lib
 
 
@@ -112,7 +113,7 @@ def test_weights_are_checked_against_their_sha256(tmp_path):
     model.build()
     path = i3d_lib.weights_path(tmp_path)
     model.save_weights(path)
-    path.with_name(path.name + ".sha256").write_text(f"{i3d_lib.file_sha256(path)}  {path.name}\n")
+    path.with_name(path.name + ".sha256").write_text(f"{sha256(path)}  {path.name}\n")
     loaded = load_i3d(tmp_path)
     for mine, theirs in zip(model.weights, loaded.weights):
         np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))

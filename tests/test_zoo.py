@@ -447,13 +447,13 @@ def test_publish_dry_run_builds_and_validates_the_upload_folder(preset, tmp_path
     assert "hf://org/other" in (other / zoo.CARD_FILE).read_text()
     assert zoo.read_metadata(other)["hub"]["repo_id"] == "org/other"
     # An existing folder is never emptied.
-    with pytest.raises(SystemExit):
-        run_tool("publish", [str(preset), "--dry-run", "--out", str(preset)], capsys)
+    code, _ = run_tool("publish", [str(preset), "--dry-run", "--out", str(preset)], capsys)
+    assert code == 2
     assert (preset / zoo.WEIGHTS_FILE).is_file()
     # A registered preset without weights is not ready.
     if not ghvae_keras.list_models()["kitti-4mod"]["has_weights"]:
         code, line = run_tool("publish", ["kitti-4mod", "--dry-run"], capsys)
-        assert code == 1 and "missing model.weights.h5" in json.loads(line)["problems"][0]
+        assert code == 2 and "missing model.weights.h5" in json.loads(line)["problems"][0]
 
 
 class RecordingApi:

@@ -13,32 +13,16 @@ model.weights.h5, README.md, sample.npz) and must pass
 the training command. `--out` must not exist or be empty. A real run needs a
 token with write access (`HF_TOKEN` or `hf auth login`); after one to the main
 branch, a registered preset's metadata.json records the repository and the
-commit to pin. Prints one JSON line; exits 1 when the preset is not ready.
+commit to pin. Prints one JSON line; exits 2 when the preset is not ready.
 """
 
-import argparse
-import json
 import sys
 
-from ghvae_keras import zoo
+from ghvae_keras import cli
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("preset", help="a registered preset name or a preset folder")
-    parser.add_argument("--repo-id", help="org/name (default: the preset's registered repository)")
-    parser.add_argument("--dry-run", action="store_true", help="build and validate, upload nothing")
-    parser.add_argument("--out", help="where to build the upload folder (default: a temporary one)")
-    parser.add_argument("--private", action="store_true", help="create the repository private")
-    parser.add_argument("--revision", help="branch to commit to (default: main)")
-    args = parser.parse_args(argv)
-    try:
-        report = zoo.publish_preset(args.preset, repo_id=args.repo_id, dry_run=args.dry_run,
-                                    out=args.out, private=args.private or None, revision=args.revision)
-    except zoo.PresetError as error:
-        parser.error(str(error))
-    print(json.dumps(report))
-    return 1 if report["problems"] else 0
+    return cli.main(["publish", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

