@@ -33,6 +33,8 @@ import sys
 import tempfile
 import time
 
+from ghvae_keras.files import write_json
+
 
 def timed(function, repeats):
     function()  # warm-up: tracing, allocation
@@ -130,12 +132,9 @@ def main(argv=None):
                      "keras": keras.__version__},
         "command": "python tools/bench_inference.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }
-    line = json.dumps(report)
     if args.out:
-        with open(args.out + ".tmp", "w") as f:
-            f.write(line + "\n")
-        os.replace(args.out + ".tmp", args.out)
-    print(line)
+        write_json(args.out, report)
+    print(json.dumps(report))
     return 0
 
 
