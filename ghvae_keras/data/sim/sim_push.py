@@ -19,7 +19,8 @@ class GhvaeSimPush(SimulatedVideoBuilder):
     A quarter of the episodes follow Meta-World's scripted expert towards a
     random goal, 30% the expert with noise, the rest random pushes held for a
     few frames with the hand low. Episode `seed` is deterministic;
-    `PushScene().reset(seed)` recreates its start.
+    `push_scene.PushScene().reset(seed)` recreates its start (in a process
+    without TensorFlow, where rendering is Mesa's, see `workers`).
 
     Features: `video` uint8 `[30, 64, 64, 3]`; `actions` float32 `[30, 4]`
     (dx, dy, dz, gripper in [-1, 1]; action t moves frame t to t+1, the last
