@@ -28,7 +28,8 @@ class SimulatedVideoBuilder(tfds.core.GeneratorBasedBuilder, abc.ABC):
             was made with (`info.splits[...].num_examples`, and
             `info.metadata["episodes"]`), whatever a later builder is given.
         workers: processes that make episodes in parallel; the data do not
-            depend on it.
+            depend on it. `generation_stats` holds, per split made, the
+            frames and seconds of each worker.
         **kwargs: passed to `tfds.core.GeneratorBasedBuilder` (`data_dir`,
             `config`, ...).
     """
@@ -41,7 +42,8 @@ class SimulatedVideoBuilder(tfds.core.GeneratorBasedBuilder, abc.ABC):
             episodes_lib.episode_seeds(split, count)  # checks both
         self.episodes = episodes
         self.workers = workers
-        self.generation_stats = workers_lib.GenerationStats()
+        # split -> GenerationStats of the episodes this builder made.
+        self.generation_stats = {}
         super().__init__(**kwargs)
 
     @abc.abstractmethod
@@ -76,10 +78,10 @@ class SimulatedVideoBuilder(tfds.core.GeneratorBasedBuilder, abc.ABC):
                 for split, count in self.episodes.items() if count}
 
     def _generate_examples(self, split, count):
-        self.generation_stats = workers_lib.GenerationStats()
+        stats = self.generation_stats[split] = workers_lib.GenerationStats()
         made = workers_lib.generate(
             self.SCENE, episodes_lib.episode_seeds(split, count), options=self._scene_options(),
-            workers=self.workers, stats=self.generation_stats,
+            workers=self.workers, stats=stats,
             description=f"{self.info.full_name} {split}",
         )
         for episode in made:
