@@ -29,7 +29,7 @@ _STREET = dict(
                width=(8, 20), gap=(0, 1), trees=0.3, parked=0.5, cars=(4, 9),
                pedestrians=(3, 10), speed=(2, 10), ground=((0.35, 0.5), (0.35, 0.5), (0.35, 0.5))),
 )
-_LENGTH = 260.0  # m of street, from 40 m behind the start
+_STREET_X = (-15.0, 185.0)  # m of street along x; the ego starts at 0 and drives < 45 m
 _PARKING = 2.2  # m: the strip between the outer lane's line and the kerb
 
 
@@ -45,32 +45,72 @@ def make_episode(seed, setting="suburban"):
     xml, movers = _street_xml(rng, street, ego)
     model = mujoco.MjModel.from_xml_string(xml)
     data = mujoco.MjData(model)
-    size = episodes_lib.IMAGE_SIZE
-    renderer = mujoco.Renderer(model, size, size)
-    try:
-        for flag in ("mjRND_SHADOW", "mjRND_REFLECTION"):
-            renderer.scene.flags[getattr(mujoco.mjtRndFlag, flag)] = 0
-        renderer.scene.flags[mujoco.mjtRndFlag.mjRND_FOG] = 1
-        camera = mujoco.MjvCamera()
-        camera.type = mujoco.mjtCamera.mjCAMERA_FREE
-        length = episodes_lib.EPISODE_LENGTH
-        video = np.empty((length, size, size, 3), np.uint8)
-        speeds = np.empty(length, np.float32)
-        for t in range(length):
-            for mocap, (start, velocity) in movers.items():
-                data.mocap_pos[mocap] = start + velocity * t * _FRAME_SECONDS
-            mujoco.mj_kinematics(model, data)
-            position, heading, pitch = ego.pose(t)
-            speeds[t] = ego.speed(t)
-            camera.lookat[:] = position + 0.5 * np.array([np.cos(heading), np.sin(heading), np.sin(pitch)])
-            camera.distance = 0.5
-            camera.azimuth = np.degrees(heading)
-            camera.elevation = np.degrees(pitch)
-            renderer.update_scene(data, camera)
-            video[t] = renderer.render()
-    finally:
-        renderer.close()
+    if "canvas" not in _CANVAS:  # one OpenGL context per process, reused
+        _CANVAS["canvas"] = _Canvas(mujoco, episodes_lib.IMAGE_SIZE)
+    canvas = _CANVAS["canvas"]
+    canvas.use(model)
+    camera = mujoco.MjvCamera()
+    camera.type = mujoco.mjtCamera.mjCAMERA_FREE
+    length, size = episodes_lib.EPISODE_LENGTH, episodes_lib.IMAGE_SIZE
+    video = np.empty((length, size, size, 3), np.uint8)
+    speeds = np.empty(length, np.float32)
+    for t in range(length):
+        for mocap, (start, velocity) in movers.items():
+            data.mocap_pos[mocap] = start + velocity * t * _FRAME_SECONDS
+        mujoco.mj_kinematics(model, data)
+        position, heading, pitch = ego.pose(t)
+        speeds[t] = ego.speed(t)
+        camera.lookat[:] = position + 0.5 * np.array([np.cos(heading), np.sin(heading), np.sin(pitch)])
+        camera.distance = 0.5
+        camera.azimuth = np.degrees(heading)
+        camera.elevation = np.degrees(pitch)
+        video[t] = canvas.render(model, data, camera)
     return {"video": video, "seed": np.int64(seed), "speed": speeds}
+
+
+_CANVAS = {}
+
+
+class _Canvas:
+    """An offscreen OpenGL context that renders one model after another.
+
+    Each episode has its own model; making a new context per model (as
+    `mujoco.Renderer` does) costs more than rendering the episode, so only
+    MuJoCo's per-model render context is made anew.
+    """
+
+    def __init__(self, mujoco, size):
+        from mujoco import gl_context
+
+        self.mujoco = mujoco
+        self.size = size
+        self.gl = gl_context.GLContext(size, size)
+        self.gl.make_current()
+        self.viewport = mujoco.MjrRect(0, 0, size, size)
+        self.option = mujoco.MjvOption()
+        self.perturb = mujoco.MjvPerturb()
+        self.context = self.scene = None
+        self.pixels = np.empty((size, size, 3), np.uint8)
+
+    def use(self, model):
+        mujoco = self.mujoco
+        self.gl.make_current()
+        if self.context is not None:
+            self.context.free()
+        self.context = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150)
+        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self.context)
+        self.scene = mujoco.MjvScene(model, maxgeom=model.ngeom + 100)
+        self.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
+        self.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+        self.scene.flags[mujoco.mjtRndFlag.mjRND_FOG] = 1
+
+    def render(self, model, data, camera):
+        mujoco = self.mujoco
+        mujoco.mjv_updateScene(model, data, self.option, self.perturb, camera,
+                               mujoco.mjtCatBit.mjCAT_ALL, self.scene)
+        mujoco.mjr_render(self.viewport, self.scene, self.context)
+        mujoco.mjr_readPixels(self.pixels, None, self.viewport, self.context)
+        return self.pixels[::-1]  # OpenGL's rows run bottom to top
 
 
 class _Ego:
@@ -152,10 +192,9 @@ def _car(rng, name, pos, heading, mocap=False):
         _box((length, 0, 0.6), (0.02, width * 0.8, 0.1), [0.9, 0.9, 0.8, 1]),
         _box((-length, 0, 0.7), (0.02, width * 0.8, 0.08), [0.6, 0.05, 0.05, 1]),
     ]
-    for x in (-0.65 * length, 0.65 * length):
-        for y in (-width, width):
-            parts.append(f'<geom type="cylinder" pos="{x:.2f} {y:.2f} 0.33" size="0.33 0.1" '
-                         f'euler="1.571 0 0" rgba="0.05 0.05 0.05 1"/>')
+    for x in (-0.65 * length, 0.65 * length):  # an axle with its two wheels
+        parts.append(f'<geom type="cylinder" pos="{x:.2f} 0 0.33" size="0.33 {width + 0.02:.2f}" '
+                     f'euler="1.571 0 0" rgba="0.05 0.05 0.05 1"/>')
     return body + "".join(parts) + "</body>"
 
 
@@ -166,7 +205,7 @@ def _street_xml(rng, street, ego):
     half_lanes = lanes * lane_width / 2
     half_road = half_lanes + _PARKING
     pavement = rng.uniform(*street["pavement"])
-    x0, x1 = -40.0, _LENGTH - 40.0
+    x0, x1 = _STREET_X
     centre, half = (x0 + x1) / 2, (x1 - x0) / 2
     geoms = []
     ground = [rng.uniform(*band) for band in street["ground"]] + [1]

@@ -33,9 +33,12 @@ def import_simulator(module):
     """Imports a simulator of the `[sim]` extra, or says how to install it.
 
     MuJoCo renders offscreen through EGL unless the user chose otherwise
-    (`MUJOCO_GL` is read when mujoco is imported).
+    (`MUJOCO_GL` is read when mujoco is imported). Mesa's software renderer
+    draws with one thread: the workers already run one per core, and
+    llvmpipe's own threads on top of them made episodes twice as slow.
     """
     os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("LP_NUM_THREADS", "1")
     try:
         return importlib.import_module(module)
     except ImportError as error:
