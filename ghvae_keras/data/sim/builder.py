@@ -65,7 +65,6 @@ class SimulatedVideoBuilder(tfds.core.GeneratorBasedBuilder, abc.ABC):
             builder=self,
             description=self.DESCRIPTION,
             features=tfds.features.FeaturesDict(self._features()),
-            homepage="https://github.com/ghvae-keras/ghvae-keras",
             metadata=tfds.core.MetadataDict(
                 episodes=self.episodes,
                 seeds={"train": "0, 1, 2, ...", "test": f"{episodes_lib.MAX_EPISODES}, ..."},
