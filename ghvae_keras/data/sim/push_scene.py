@@ -45,7 +45,11 @@ _CLUTTER = (
 _MIN_CLUTTER, _MAX_CLUTTER = 4, 7
 _BIN = dict(x=(-0.27, 0.27), y=(0.45, 0.93))  # inner walls of the bin, m
 _PUCK_RADIUS = 0.035
-_PARKED_Z = -2.0  # below the floor: not seen, no contact
+# Unused clutter rests on the floor beside the table, out of the camera's
+# view (below the floor plane, MuJoCo would throw it out, into the scene).
+_FLOOR_Z = -0.913
+_PARKED_X = 1.2
+_PUCK_HEIGHT = 0.02  # the puck's centre when it rests on the bin's floor
 
 
 class PushScene:
@@ -99,7 +103,7 @@ class PushScene:
         # Meta-World resamples (forever, with the start fixed) a goal nearer than 15 cm.
         while np.linalg.norm(goal - puck) < 0.16:
             goal = _sample_xy(rng, margin=0.08)
-        env._last_rand_vec = np.array([*puck, 0.02, *goal, 0.02])
+        env._last_rand_vec = np.array([*puck, _PUCK_HEIGHT, *goal, _PUCK_HEIGHT])
         env.hand_init_pos = np.array([rng.uniform(-0.15, 0.15), rng.uniform(0.5, 0.75),
                                       rng.uniform(0.1, 0.25)])
         self._colour_scene(rng)
@@ -174,7 +178,17 @@ class PushScene:
                 qpos[address:address + 7] = [*xy, height + 0.001, np.cos(angle / 2), 0, 0, np.sin(angle / 2)]
                 model.geom_rgba[geom] = [*_clutter_colour(rng), 1.0]
             else:
-                qpos[address:address + 7] = [0.6 + 0.1 * index, 0.0, _PARKED_Z, 1, 0, 0, 0]
+                height = model.geom_size[geom][2 if model.geom_type[geom] == 6 else 1]
+                qpos[address:address + 7] = [_PARKED_X + 0.15 * index, 0.3, _FLOOR_Z + height + 0.001,
+                                             1, 0, 0, 0]
+        # The puck and goal where the seed put them, at rest on the bin's
+        # floor (Meta-World keeps the height the puck had when the hand
+        # moved to its start, which may have knocked the puck about).
+        address = model.jnt_qposadr[model.joint("objjoint").id]
+        qpos[address:address + 7] = [*puck, _PUCK_HEIGHT, 1, 0, 0, 0]
+        env.obj_init_pos = np.array([*puck, _PUCK_HEIGHT])
+        env._target_pos = np.array([*goal, _PUCK_HEIGHT])
+        model.site("goal").pos = env._target_pos
         qvel[:] = 0
         env.set_state(qpos, qvel)
         # Let the clutter settle onto the bin's floor before the first frame.
@@ -237,7 +251,7 @@ def _scene_xml():
     ]
     for i, (shape, size) in enumerate(_CLUTTER):
         extra.append(
-            f'<body name="clutter{i}" pos="{0.6 + 0.1 * i} 0 {_PARKED_Z}"><freejoint/>'
+            f'<body name="clutter{i}" pos="{_PARKED_X + 0.15 * i} 0.3 {_FLOOR_Z + 0.1}"><freejoint/>'
             # Meta-World's compiler takes inertias from the file, not the geoms.
             f'<inertial pos="0 0 0" mass="0.3" diaginertia="2e-4 2e-4 2e-4"/>'
             f'<geom type="{shape}" size="{" ".join(map(str, size))}" '
