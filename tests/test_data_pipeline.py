@@ -169,8 +169,9 @@ def test_a_record_that_fails_to_decode_costs_one_episode():
 
 
 def test_unknown_names_list_the_known_ones():
-    assert data.list_datasets() == ["bair", "cityscapes", "kitti", "robonet"]
-    with pytest.raises(ValueError, match="'bair', 'cityscapes', 'kitti', 'robonet'.*tfds:NAME"):
+    assert data.list_datasets() == ["bair", "cityscapes", "kitti", "robonet", "sim_drive/suburban",
+                                    "sim_drive/urban", "sim_multirobot", "sim_push"]
+    with pytest.raises(ValueError, match="'bair', 'cityscapes', 'kitti', 'robonet', 'sim_drive.*tfds:NAME"):
         data.load("bari", "train", 12, 2)
 
 

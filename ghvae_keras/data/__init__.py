@@ -1,7 +1,8 @@
 """Video data as `{"frames": [B, T, H, W, 3], "actions": [B, T-1, A]}`.
 
 Importing this package registers the project's TFDS builders
-(`kitti_raw_video`, `cityscapes_sequence`) with TFDS.
+(`kitti_raw_video`, `cityscapes_sequence`, and the simulated stand-ins of
+`ghvae_keras.data.sim`) with TFDS.
 """
 
 from ghvae_keras.data.cityscapes_sequence import CityscapesSequence
@@ -15,6 +16,7 @@ from ghvae_keras.data.dataset_spec import (
 from ghvae_keras.data.errors import DataError, DatasetUnavailable, ManualDownloadRequired
 from ghvae_keras.data.kitti_raw_video import KittiRawVideo
 from ghvae_keras.data.pipeline import load, preview
+from ghvae_keras.data.sim import GhvaeSimDrive, GhvaeSimMultirobot, GhvaeSimPush
 from ghvae_keras.data.synthetic import pushed_squares
 
 __all__ = [
@@ -23,6 +25,9 @@ __all__ = [
     "DataError",
     "DatasetSpec",
     "DatasetUnavailable",
+    "GhvaeSimDrive",
+    "GhvaeSimMultirobot",
+    "GhvaeSimPush",
     "KittiRawVideo",
     "ManualDownloadRequired",
     "get_spec",

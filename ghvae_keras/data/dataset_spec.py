@@ -2,7 +2,7 @@
 
 A spec is plain data: which TFDS dataset holds the video, under which
 feature keys, and what is known about it before reading it. Later datasets
-(the simulated stand-ins) join with `register_dataset`.
+join with `register_dataset`.
 """
 
 import dataclasses
@@ -11,6 +11,7 @@ from typing import Mapping, Optional
 import tensorflow_datasets as tfds
 
 from ghvae_keras.data import cityscapes_sequence, kitti_raw_video
+from ghvae_keras.data.sim import episodes as sim_episodes
 
 TFDS_PREFIX = "tfds:"
 
@@ -125,3 +126,25 @@ register_dataset(DatasetSpec(
     episode_length=cityscapes_sequence.SNIPPET_LENGTH,
     description="Cityscapes 30-frame street snippets; manual download",
 ))
+
+# The simulated stand-ins that the zoo's weights are trained on (the `[sim]`
+# extra; `tools/make_sim_data.py` builds them with several workers).
+for _name, _tfds_name, _actions, _description in (
+    ("sim_push", "ghvae_sim_push", 4,
+     "simulated BAIR: Sawyer pushing in a cluttered bin (Meta-World, MuJoCo), 4-d actions"),
+    ("sim_multirobot", "ghvae_sim_multirobot", 5,
+     "simulated RoboNet: Panda, KUKA and xArm pushing objects, random viewpoints (PyBullet), 5-d actions"),
+    ("sim_drive/suburban", "ghvae_sim_drive/suburban", None,
+     "simulated KITTI: procedural suburban driving (MuJoCo)"),
+    ("sim_drive/urban", "ghvae_sim_drive/urban", None,
+     "simulated Cityscapes: procedural dense urban driving (MuJoCo)"),
+):
+    register_dataset(DatasetSpec(
+        name=_name,
+        tfds_names={sim_episodes.IMAGE_SIZE: _tfds_name},
+        frames_key="video",
+        actions_key="actions" if _actions else None,
+        action_dim=_actions,
+        episode_length=sim_episodes.EPISODE_LENGTH,
+        description=_description,
+    ))

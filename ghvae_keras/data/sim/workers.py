@@ -1,0 +1,226 @@
+"""Making episodes in worker processes, in order, with a progress bar.
+
+The simulators never run in the process that builds the dataset: Mesa's
+software OpenGL (which MuJoCo renders with) and TensorFlow cannot be loaded
+into one process (each brings its own LLVM; the second one loaded crashes).
+Each worker is a fresh Python running this file as a script: it imports the
+scene module without the package's `__init__` files (which import
+TensorFlow), reads seeds from its stdin and writes episodes to its stdout as
+`.npz` bytes (numpy arrays only, read back without pickle).
+
+Protocol, per seed: the parent writes `{"seed": s}` as one JSON line; the
+worker answers one JSON line `{"seed": s, "seconds": t, "bytes": n}` (or
+`{"error": traceback}`) and then n bytes of `.npz`.
+"""
+
+import collections
+import io
+import json
+import os
+import pathlib
+import selectors
+import subprocess
+import sys
+import time
+
+__all__ = ["GenerationStats", "WorkerError", "generate"]
+
+# Seeds in flight per worker: one being made, one waiting, so a worker never idles.
+_DEPTH = 2
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed to make an episode or died."""
+
+
+class GenerationStats:
+    """Frames made and seconds spent, per worker process.
+
+    `frames_per_s()` is the throughput of the whole generation (wall clock);
+    `worker_frames_per_s()` each worker's own rate over the time it spent
+    simulating and rendering.
+    """
+
+    def __init__(self):
+        self.frames = collections.Counter()
+        self.seconds = collections.Counter()
+        self.episodes = 0
+        self.started = time.perf_counter()
+
+    def add(self, worker, frames, seconds):
+        self.frames[worker] += frames
+        self.seconds[worker] += seconds
+        self.episodes += 1
+
+    def elapsed(self):
+        return time.perf_counter() - self.started
+
+    def frames_per_s(self):
+        elapsed = self.elapsed()
+        return sum(self.frames.values()) / elapsed if elapsed else 0.0
+
+    def worker_frames_per_s(self):
+        return [round(self.frames[w] / self.seconds[w], 1) for w in sorted(self.frames)
+                if self.seconds[w]]
+
+
+def generate(scene, seeds, *, options=None, workers=1, stats=None, description="episodes"):
+    """Yields the episodes of `seeds`, in their order, each a dict of numpy
+    arrays made by `ghvae_keras.data.sim.<scene>.make_episode(seed, **options)`.
+
+    Args:
+        scene: the scene module's name in `ghvae_keras.data.sim`, e.g.
+            `"push_scene"`.
+        seeds: the episodes' seeds.
+        options: JSON-serialisable keyword arguments of `make_episode`.
+        workers: worker processes; the output does not depend on it.
+        stats: a `GenerationStats` to add each episode's frames and time to.
+        description: the progress bar's label.
+
+    Raises:
+        WorkerError: with the worker's traceback, if an episode fails.
+    """
+    import tqdm  # a dependency of tensorflow-datasets
+
+    seeds = list(seeds)
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    workers = max(1, min(workers, len(seeds)))
+    if not seeds:
+        return
+    processes = [_start(scene, options or {}) for _ in range(workers)]
+    selector = selectors.DefaultSelector()
+    for process in processes:
+        selector.register(process.stdout, selectors.EVENT_READ, process)
+    in_flight = {process: collections.deque() for process in processes}
+    done = {}
+    next_to_send = next_to_yield = 0
+    window = workers * _DEPTH * 2  # episodes held while an earlier one is late
+    progress = tqdm.tqdm(total=len(seeds), desc=description, unit="episode", smoothing=0.05)
+    try:
+        with progress:
+            while next_to_yield < len(seeds):
+                for process in processes:
+                    while (len(in_flight[process]) < _DEPTH and next_to_send < len(seeds)
+                           and next_to_send < next_to_yield + window):
+                        _send(process, seeds[next_to_send])
+                        in_flight[process].append(next_to_send)
+                        next_to_send += 1
+                for key, _ in selector.select():
+                    process = key.data
+                    header, episode = _receive(process)
+                    index = in_flight[process].popleft()
+                    if header["seed"] != seeds[index]:
+                        raise WorkerError(f"worker answered seed {header['seed']}, "
+                                          f"expected {seeds[index]}")
+                    if stats is not None:
+                        stats.add(process.pid, len(episode["video"]), header["seconds"])
+                    done[index] = episode
+                while next_to_yield in done:
+                    progress.update()
+                    yield done.pop(next_to_yield)
+                    next_to_yield += 1
+    finally:
+        for process in processes:
+            process.stdin.close()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        selector.close()
+
+
+def _start(scene, options):
+    return subprocess.Popen(
+        [sys.executable, __file__, scene, json.dumps(options)],
+        # Unbuffered: the selector watches the pipe itself, so no reply may
+        # wait in a Python buffer where it cannot see it.
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+    )
+
+
+def _send(process, seed):
+    process.stdin.write(json.dumps({"seed": int(seed)}).encode() + b"\n")
+    process.stdin.flush()
+
+
+def _receive(process):
+    import numpy as np
+
+    line = _read_line(process)
+    if not line:
+        code = process.wait()
+        raise WorkerError(f"a worker process ended (exit status {code}); see its error output above")
+    header = json.loads(line)
+    if "error" in header:
+        raise WorkerError(f"a worker failed on seed {header.get('seed')}:\n{header['error']}")
+    data = _read_exactly(process, header["bytes"])
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        episode = {key: arrays[key] for key in arrays.files}
+    # Scalars travel as 0-d arrays; text as numpy strings.
+    return header, {key: value[()] if value.ndim == 0 else value for key, value in episode.items()}
+
+
+def _read_line(process):
+    line = bytearray()
+    while not line.endswith(b"\n"):
+        byte = process.stdout.read(1)
+        if not byte:
+            break
+        line += byte
+    return bytes(line)
+
+
+def _read_exactly(process, size):
+    data = bytearray()
+    while len(data) < size:
+        chunk = process.stdout.read(size - len(data))
+        if not chunk:
+            raise WorkerError(f"a worker process ended mid-episode (exit status {process.wait()})")
+        data += chunk
+    return bytes(data)
+
+
+def _serve(scene, options):
+    """The worker's loop: seeds in, episodes out, until stdin closes."""
+    import importlib
+    import traceback
+    import types
+
+    # The protocol owns the real stdout; anything a library prints goes to stderr.
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    # Import the scene without running the package `__init__` files above it.
+    root = pathlib.Path(__file__).resolve().parents[3]
+    sys.path[0] = str(root)  # not this file's folder
+    for package in ("ghvae_keras", "ghvae_keras.data", "ghvae_keras.data.sim"):
+        module = types.ModuleType(package)
+        module.__path__ = [str(root.joinpath(*package.split(".")))]
+        sys.modules[package] = module
+    import numpy as np
+
+    make_episode = None
+    for line in sys.stdin:
+        seed = json.loads(line)["seed"]
+        try:
+            if make_episode is None:
+                make_episode = importlib.import_module(f"ghvae_keras.data.sim.{scene}").make_episode
+            start = time.perf_counter()
+            episode = make_episode(seed, **options)
+            seconds = time.perf_counter() - start
+            buffer = io.BytesIO()
+            np.savez(buffer, **{key: np.asarray(value) for key, value in episode.items()})
+        except Exception:
+            channel.write(json.dumps({"seed": seed, "error": traceback.format_exc()}).encode() + b"\n")
+            channel.flush()
+            return
+        data = buffer.getvalue()
+        channel.write(json.dumps({"seed": seed, "seconds": seconds, "bytes": len(data)}).encode() + b"\n")
+        channel.write(data)
+        channel.flush()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], json.loads(sys.argv[2]))
