@@ -2,6 +2,8 @@
 and evaluation, `{"frames": [B, T, H, W, 3], "actions": [B, T-1, A]}`."""
 
 import functools
+import logging
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -9,6 +11,9 @@ import tensorflow_datasets as tfds
 
 from ghvae_keras.data.dataset_spec import get_spec
 from ghvae_keras.data.errors import DataError, DatasetUnavailable, ManualDownloadRequired
+from ghvae_keras.data.sim import SimulatedVideoBuilder
+
+_log = logging.getLogger(__name__)
 
 # The shuffle buffer holds windows as stored (uint8): this bounds its memory.
 _SHUFFLE_BUFFER_BYTES = 256 << 20
@@ -182,6 +187,13 @@ def _prepare(builder):
         builder.download_and_prepare(
             download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
         return
+    if isinstance(builder, SimulatedVideoBuilder):
+        # Simulating the default sizes takes tens of minutes: say so, and use every core.
+        builder.workers = os.cpu_count() or 1
+        sizes = " and ".join(f"{count} {split}" for split, count in builder.episodes.items())
+        _log.warning("%s is not prepared in %s: simulating %s episodes with %d worker processes "
+                     "(tens of minutes; tools/make_sim_data.py builds other sizes)",
+                     builder.info.full_name, builder.data_dir_root, sizes, builder.workers)
     try:
         builder.download_and_prepare()
     except Exception as error:  # network, disk, missing apache-beam: all say the same to the user
