@@ -200,6 +200,10 @@ def _evaluate(args):
     return 0
 
 
+_DATASETS = ("bair, robonet, kitti, cityscapes, the simulated sim_push, sim_multirobot, "
+             "sim_drive/suburban, sim_drive/urban, or tfds:NAME[/CONFIG]")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="ghvae", description="GHVAE video prediction.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -226,7 +230,7 @@ def build_parser():
         "data folder is prepared first (downloaded for bair and robonet; built from the manual "
         "download for kitti and cityscapes).",
     )
-    show.add_argument("name", help="bair, robonet, kitti, cityscapes or tfds:NAME[/CONFIG]")
+    show.add_argument("name", help=_DATASETS)
     show.add_argument("--split", default="train", help="TFDS split (default: %(default)s)")
     show.add_argument("--out", default="grid.gif", help="GIF to write (default: %(default)s)")
     show.add_argument("--data-dir", default=None, help="TFDS data folder (default: TFDS's own)")
@@ -277,7 +281,7 @@ def build_parser():
     )
     train.add_argument("preset", help="a preset name, hf://org/name, preset folder or .json config")
     train.add_argument("--data", required=True,
-                       help="bair, robonet, kitti, cityscapes or tfds:NAME[/CONFIG] (see ghvae data show)")
+                       help=_DATASETS + " (see ghvae data show)")
     train.add_argument("--out", required=True, help="the preset folder to write (must not exist)")
     train.add_argument("--steps-per-stage", type=int, default=1000, help="steps per module (default: %(default)s)")
     train.add_argument("--batch-size", type=int, default=16, help="clips per batch (default: %(default)s)")
@@ -337,7 +341,7 @@ def build_parser():
     )
     evaluate.add_argument("preset", help="a registered preset, hf://org/name or a preset folder")
     evaluate.add_argument("--data", required=True,
-                          help="bair, robonet, kitti, cityscapes or tfds:NAME[/CONFIG]")
+                          help=_DATASETS)
     evaluate.add_argument("--split", default="test", help="TFDS split (default: %(default)s)")
     evaluate.add_argument("--samples", type=int, default=1, help="N, futures per video (default: 1)")
     evaluate.add_argument("--context", type=int, default=None,
