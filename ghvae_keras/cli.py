@@ -86,12 +86,16 @@ def _list(args):
         if trained_on or real:
             print(f"  data: {trained_on or '?'}"
                   + (f" (stand-in for {real['title']}, `--data {real['name']}`)" if real else ""))
-        metrics = metadata.get("metrics") or []
-        for entry in metrics:
-            values = ", ".join(f"{m.upper()} {entry[m]:.3g}" for m in ("psnr", "ssim", "fvd")
-                               if entry.get(m) is not None)
-            print(f"  metrics: {values} on {entry['dataset']} ({entry['num_modules']} modules, "
-                  f"{entry['context']} → {entry['horizon']}, best of {entry['samples']})")
+        metrics = metadata.get("metrics") or {}
+        for block in metrics.values():
+            k = max(block["modules"], key=int)
+            values = "; ".join(
+                f"{label} " + ", ".join(f"{m.upper()} {figures[m]:.3g}" for m in ("psnr", "ssim", "fvd")
+                                        if figures.get(m) is not None)
+                for label, figures in ((f"{k} modules", block["modules"][k]),
+                                       ("copy last frame", block["copy_last_frame"])))
+            print(f"  metrics on {block['dataset']} ({block['context']} → {block['horizon']}, "
+                  f"best of {block['samples']}): {values}")
         if not metrics:
             print("  metrics: not evaluated yet")
     return 0

@@ -204,7 +204,7 @@ def train(preset_or_config, data, out, steps_per_stage=1000, batch_size=16, stra
         "training": {"dataset": data, "split": split, "command": command or "",
                      "steps_per_stage": steps_per_stage, "batch_size": batch_size,
                      "fine_tuned_from": str(preset_or_config) if fine_tune else None},
-        "metrics": [],
+        "metrics": {},
     }
     metadata.setdefault("description", f"GHVAE trained on {data}.")
     zoo.save_preset(result.model, out, metadata, sample=sample)

@@ -29,8 +29,8 @@ def load_for_evaluation(preset_or_path):
 
 
 def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=None,
-             num_modules=None, batch_size=16, max_videos=None, fvd=True, embedder=None,
-             seed=0, data_dir=None, protocol=None, verbose=1):
+             num_modules=None, batch_size=16, max_videos=None, fvd=True, fvd_samples=None,
+             embedder=None, others=None, seed=0, data_dir=None, protocol=None, verbose=1):
     """Evaluates `model` on the first window of every video of a split.
 
     Args:
@@ -52,7 +52,11 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
         max_videos: evaluate only the first videos of the split.
         fvd: compute FVD (on context + predicted frames, at least 9 in
             all; needs the I3D weights of `python -m ghvae_keras.metrics.convert_i3d`).
+        fvd_samples: embed only the first samples of each video for FVD
+            (default: all `num_samples`); I3D dominates the cost on a CPU.
         embedder: the `VideoEmbedder` for FVD (default: Kinetics-400 I3D).
+        others: `{name: GHVAE}`, more models (a baseline) evaluated at their
+            active modules on the same videos, samples and seed.
         seed: samples are reproducible given the seed.
         data_dir: the TFDS data folder.
         protocol: the preset protocol when `model` is a model object.
@@ -63,7 +67,9 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
         `videos`, and `metrics`: one entry per module count, in the format
         of a preset's metadata `metrics` (`num_modules`, `psnr`, `ssim`,
         `fvd`, `copy_last_frame`: the floor's `psnr`, `ssim`, `fvd`), with
-        the per-frame curves `psnr_per_frame` and `ssim_per_frame` of both.
+        the per-frame curves `psnr_per_frame` and `ssim_per_frame` of both;
+        `others`: `{name: {psnr, ssim, fvd, ...}}` of the other models;
+        `fvd_samples`: the samples per video FVD saw.
 
     Raises:
         ValueError: bad arguments, a context or horizon the data cannot
@@ -81,6 +87,10 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
                          f"{num_samples}, {context}, {horizon}, {batch_size}")
     if max_videos is not None and max_videos < 1:
         raise ValueError(f"max_videos must be >= 1, got {max_videos}")
+    fvd_samples = num_samples if fvd_samples is None else fvd_samples
+    if not 1 <= fvd_samples <= num_samples:
+        raise ValueError(f"fvd_samples must be in 1..{num_samples}, got {fvd_samples}")
+    others = dict(others or {})
     if fvd and context + horizon < fvd_lib.MIN_FRAMES:
         raise ValueError(f"FVD needs at least {fvd_lib.MIN_FRAMES} frames (context + horizon), got "
                          f"{context} + {horizon}; predict more frames or leave FVD out")
@@ -90,7 +100,7 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
     batches = data_lib.load(data, split, context + horizon, batch_size, shuffle=False,
                             image_size=model.image_size, data_dir=data_dir)
 
-    names = counts + [COPY_LAST_FRAME]
+    names = counts + list(others) + [COPY_LAST_FRAME]
     scores = {name: {"psnr": [], "ssim": []} for name in names}
     features = {name: [] for name in names + ["real"]}
     videos, started = 0, time.perf_counter()
@@ -106,12 +116,17 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
         past, future = frames[:, :context], frames[:, context:]
         samples = {k: models[k].predict_video(past, actions, horizon=horizon, num_samples=num_samples,
                                               seed=seed + index) for k in counts}
+        for name, other in others.items():
+            samples[name] = other.predict_video(past, actions if other.action_dim else None,
+                                                horizon=horizon, num_samples=num_samples,
+                                                seed=seed + index)
         samples[COPY_LAST_FRAME] = np.repeat(past[:, None, -1:], horizon, axis=2)
         for name, predicted in samples.items():
             for metric, function in (("psnr", psnr), ("ssim", ssim)):
                 per_frame = function(future[:, None], predicted).numpy()  # [B, N, horizon]
                 scores[name][metric].append(best_of_n(per_frame)[0])
             if fvd:
+                predicted = predicted[:, :fvd_samples]
                 clips = np.concatenate(
                     [np.repeat(past[:, None], predicted.shape[1], axis=1), predicted], axis=2)
                 features[name].append(embedder(clips.reshape((-1,) + clips.shape[2:])))
@@ -142,12 +157,14 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
     return {
         **common,
         "samples": num_samples,
+        "fvd_samples": fvd_samples if fvd else None,
         "videos": videos,
         "metrics": [
             {**common, "num_modules": k, "samples": num_samples, **summary(k),
              COPY_LAST_FRAME: floor}
             for k in counts
         ],
+        "others": {name: summary(name) for name in others},
     }
 
 
@@ -163,13 +180,15 @@ def _module_counts(num_modules, model):
 
 def format_table(result):
     """The results as a text table: one row per module count, then the
-    copy-last-frame floor."""
+    other models and the copy-last-frame floor."""
     head = (f"{result['dataset']} ({result['split']}), {result['videos']} videos, "
             f"{result['context']} → {result['horizon']} frames, best of {result['samples']}")
     rows = [("model", "PSNR", "SSIM", "FVD")]
     for entry in result["metrics"]:
         k = entry["num_modules"]
         rows.append((f"{k} module{'s' if k > 1 else ''}", *_cells(entry)))
+    for name, entry in result.get("others", {}).items():
+        rows.append((name.replace("_", " "), *_cells(entry)))
     rows.append(("copy last frame", *_cells(result["metrics"][0][COPY_LAST_FRAME])))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [head] + ["  ".join(cell.rjust(width) if i else cell.ljust(width)
@@ -181,6 +200,26 @@ def format_table(result):
 def _cells(entry):
     fvd = "–" if entry["fvd"] is None else f"{entry['fvd']:.1f}"
     return f"{entry['psnr']:.2f}", f"{entry['ssim']:.4f}", fvd
+
+
+def metrics_block(result, command=None):
+    """An `evaluate` result in the form a preset's metadata keeps under
+    `metrics.<name>` (and its card shows): `modules` {"1": {psnr, ssim,
+    fvd}, ...}, `copy_last_frame`, one entry per other model (e.g.
+    `end_to_end`), and `samples`, `fvd_samples`, `videos`, `context`,
+    `horizon`, `dataset`, `split`, `command`."""
+    def figures(entry):
+        return {metric: entry[metric] for metric in ("psnr", "ssim", "fvd")}
+
+    entries = result["metrics"]
+    return {
+        "modules": {str(entry["num_modules"]): figures(entry) for entry in entries},
+        "copy_last_frame": figures(entries[0][COPY_LAST_FRAME]),
+        **{name: figures(entry) for name, entry in result.get("others", {}).items()},
+        **{key: result.get(key) for key in ("samples", "fvd_samples", "videos", "context",
+                                             "horizon", "dataset", "split")},
+        "command": command or entries[0].get("command"),
+    }
 
 
 def write_json(result, path):

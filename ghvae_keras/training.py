@@ -67,6 +67,7 @@ def fit_greedy(
     stages=None,
     noise_seed=0,
     validation_steps=None,
+    callbacks=None,
     verbose="auto",
 ):
     """Trains a GHVAE greedily: for k = 1..K, freeze modules < k, fit module k.
@@ -87,6 +88,8 @@ def fit_greedy(
         stages: the stages to run, e.g. `[1, 2]` (default: all).
         noise_seed: seed of the latent noise made in the input pipeline.
         validation_steps: batches of `validation_data` per checkpoint interval.
+        callbacks: Keras callbacks for every phase's `Model.fit`; an epoch
+            is one checkpoint interval.
         verbose: passed to `Model.fit` (progress bar by default).
 
     Returns:
@@ -104,7 +107,7 @@ def fit_greedy(
     phases = [(f"stage_{k}", k, n) for k, n in zip(stages, steps)]
     return _run_phases(
         model, phases, train_data, validation_data, strategy, checkpoint_dir,
-        checkpoint_every, optimizer, noise_seed, validation_steps, verbose,
+        checkpoint_every, optimizer, noise_seed, validation_steps, callbacks, verbose,
         latents="top",
     )
 
@@ -121,6 +124,7 @@ def fit_end_to_end(
     optimizer=None,
     noise_seed=0,
     validation_steps=None,
+    callbacks=None,
     verbose="auto",
 ):
     """Trains the hierarchical-VAE baseline: every module at once, with a
@@ -134,7 +138,7 @@ def fit_end_to_end(
     phases = [("end_to_end", None, steps)]
     return _run_phases(
         model, phases, train_data, validation_data, strategy, checkpoint_dir,
-        checkpoint_every, optimizer, noise_seed, validation_steps, verbose,
+        checkpoint_every, optimizer, noise_seed, validation_steps, callbacks, verbose,
         latents="all",
     )
 
@@ -277,7 +281,7 @@ class CheckpointManager:
 
 def _run_phases(
     model, phases, train_data, validation_data, strategy, checkpoint_dir,
-    checkpoint_every, optimizer, noise_seed, validation_steps, verbose, latents,
+    checkpoint_every, optimizer, noise_seed, validation_steps, callbacks, verbose, latents,
 ):
     intervals = [min(checkpoint_every, steps) for _, _, steps in phases]
     for (phase, _, steps), interval in zip(phases, intervals):
@@ -321,7 +325,7 @@ def _run_phases(
             print(f"{phase}: training {trained} for {steps} steps{resumed}")
         history[phase] = _fit_phase(
             model, phase, steps, interval, first_step, train_data, validation_data,
-            noise_seed + 1000 * (stage or 0), validation_steps, verbose, manager, config,
+            noise_seed + 1000 * (stage or 0), validation_steps, callbacks, verbose, manager, config,
         )
     if checkpoint is not None and start_index >= len(phases):
         manager.restore(model, checkpoint, optimizer=False)  # nothing was left to do
@@ -373,7 +377,7 @@ def _resume_point(checkpoint, phases, config, checkpoint_dir):
 
 def _fit_phase(
     model, phase, steps, interval, first_step, train_data, validation_data,
-    seed, validation_steps, verbose, manager, config,
+    seed, validation_steps, callbacks, verbose, manager, config,
 ):
     train = add_noise(train_data.repeat(), model, seed, start=first_step)
     validation = None
@@ -390,7 +394,7 @@ def _fit_phase(
             steps_per_epoch=interval,
             epochs=steps // interval,
             initial_epoch=first_step // interval,
-            callbacks=[guard],
+            callbacks=[guard, *(callbacks or ())],
             shuffle=False,  # the dataset shuffles, not Keras
             verbose=verbose,
         )

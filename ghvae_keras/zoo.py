@@ -456,17 +456,18 @@ def card_data(metadata):
 
     trained_on = (metadata.get("training") or {}).get("dataset")
     results = []
-    for entry in metadata.get("metrics", []):
-        for metric in ("fvd", "psnr", "ssim"):
-            if entry.get(metric) is not None:
-                results.append(EvalResult(
-                    task_type="video-prediction",
-                    dataset_type=entry["dataset"], dataset_name=entry["dataset"],
-                    dataset_split=entry.get("split"), metric_type=metric,
-                    metric_name=f"{metric.upper()} ({entry['num_modules']} modules, "
-                                f"{entry['context']}→{entry['horizon']}, best of {entry['samples']})",
-                    metric_value=entry[metric],
-                ))
+    for block in (metadata.get("metrics") or {}).values():
+        for k, figures in block["modules"].items():
+            for metric in ("fvd", "psnr", "ssim"):
+                if figures.get(metric) is not None:
+                    results.append(EvalResult(
+                        task_type="video-prediction",
+                        dataset_type=block["dataset"], dataset_name=block["dataset"],
+                        dataset_split=block.get("split"), metric_type=metric,
+                        metric_name=f"{metric.upper()} ({k} module{'s' if k != '1' else ''}, "
+                                    f"{block['context']}→{block['horizon']}, best of {block['samples']})",
+                        metric_value=figures[metric],
+                    ))
     return ModelCardData(
         library_name="keras",
         license=metadata.get("license", "apache-2.0"),
@@ -598,36 +599,47 @@ def render_card(metadata):
 
 
 def _metrics_section(metadata):
-    metrics = metadata.get("metrics") or []
+    """The card's evaluation tables, one per block of `metadata["metrics"]`
+    (see `evaluation.metrics_block`)."""
+    blocks = metadata.get("metrics") or {}
     lines = ["## Evaluation", ""]
-    if not metrics:
+    if not blocks:
         return lines + ["Not evaluated yet.", ""]
-    lines += [
-        "Best of N samples per test video for PSNR and SSIM; FVD over all samples. "
-        "Copying the last context frame is the floor every model must beat.",
-        "",
-        "| data | modules | context → future | N | PSNR ↑ | SSIM ↑ | FVD ↓ |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for entry in metrics:
-        protocol = f"{entry['context']} → {entry['horizon']}"
-        row = [entry["dataset"] + (f" ({entry['split']})" if entry.get("split") else ""),
-               str(entry["num_modules"]), protocol, str(entry["samples"])]
-        lines.append("| " + " | ".join(row + [_fmt(entry.get(m)) for m in ("psnr", "ssim", "fvd")]) + " |")
-        floor = entry.get("copy_last_frame")
-        if floor:
-            row = [row[0], "copy last frame", protocol, "–"]
-            lines.append("| " + " | ".join(row + [_fmt(floor.get(m)) for m in ("psnr", "ssim", "fvd")]) + " |")
-    commands = sorted({entry["command"] for entry in metrics if entry.get("command")})
-    if commands:
-        lines += ["", "Measured with:", "", "```bash", *commands, "```"]
-    return lines + [""]
+    for name, block in blocks.items():
+        fvd_samples = block.get("fvd_samples") or block["samples"]
+        lines += [
+            f"**{_BLOCK_TITLES.get(name, name)}**: `{block['dataset']}` ({block['split']}), "
+            f"{block['videos']} videos, {block['context']} context frames → {block['horizon']} predicted. "
+            f"PSNR and SSIM are the best of {block['samples']} samples per video; FVD (I3D, Kinetics-400) "
+            f"is over {fvd_samples} sample{'s' if fvd_samples > 1 else ''} per video, context frames "
+            "included. Copying the last context frame is the floor every model must beat.",
+            "",
+            "| model | PSNR ↑ | SSIM ↑ | FVD ↓ |",
+            "|---|---|---|---|",
+        ]
+        rows = [(f"GHVAE, {k} module{'s' if k != '1' else ''}", figures)
+                for k, figures in sorted(block["modules"].items(), key=lambda item: int(item[0]))]
+        baseline = block.get("end_to_end")
+        if baseline:
+            compute = baseline.get("compute") or {}
+            same = (f" ({compute['end_to_end']:,.0f} {compute['unit']}; greedy {compute['greedy']:,.0f})"
+                    if compute else "")
+            rows.append((f"end-to-end baseline, same compute{same}", baseline))
+        rows.append(("copy last frame", block["copy_last_frame"]))
+        for label, figures in rows:
+            lines.append(f"| {label} | {_fmt(figures.get('psnr'), 2)} | {_fmt(figures.get('ssim'), 4)} | "
+                         f"{_fmt(figures.get('fvd'), 1)} |")
+        if block.get("command"):
+            lines += ["", "Measured with:", "", "```bash", block["command"], "```"]
+        lines.append("")
+    return lines
 
 
-def _fmt(value):
-    if value is None:
-        return "–"
-    return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+_BLOCK_TITLES = {"stand_in_test": "Simulated stand-in, test split", "test": "Test split"}
+
+
+def _fmt(value, decimals):
+    return "–" if value is None else f"{value:.{decimals}f}"
 
 
 def validate_card(preset_dir):

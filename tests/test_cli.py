@@ -70,6 +70,9 @@ def test_list_shows_the_registered_presets(capsys):
     for name, metadata in zoo.list_models().items():
         assert f"{name}  ({metadata['parameters']:,} parameters" in out
     assert "stand-in for BAIR robot pushing, `--data bair`" in out
+    for metadata in zoo.list_models().values():
+        for block in (metadata.get("metrics") or {}).values():
+            assert f"metrics on {block['dataset']} ({block['context']} → {block['horizon']}" in out
     assert cli.main(["list", "--json"]) == 0
     assert set(json.loads(capsys.readouterr().out)) == set(zoo.list_models())
 
@@ -86,8 +89,11 @@ def tiny_metadata():
         "protocol": {"context": CONTEXT, "train_future": HORIZON, "eval_future": HORIZON},
         "data": {"stand_in": {"name": "random", "description": "random frames"}},
         "training": {"dataset": "random", "command": "ghvae train tiny.json --data random --out tiny"},
-        "metrics": [{"dataset": "random", "split": "test", "num_modules": 2, "context": CONTEXT,
-                     "horizon": HORIZON, "samples": 2, "psnr": 10.0, "ssim": 0.1, "fvd": None}],
+        "metrics": {"stand_in_test": {
+            "modules": {"2": {"psnr": 10.0, "ssim": 0.1, "fvd": None}},
+            "copy_last_frame": {"psnr": 9.0, "ssim": 0.05, "fvd": None},
+            "dataset": "random", "split": "test", "samples": 2, "fvd_samples": 2, "videos": 4,
+            "context": CONTEXT, "horizon": HORIZON}},
     }
 
 

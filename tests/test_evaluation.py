@@ -81,6 +81,25 @@ def test_the_floor_does_not_depend_on_samples_or_modules(tiny_model):
     assert many["metrics"][0]["psnr"] != one["metrics"][0]["psnr"]
 
 
+def test_other_models_see_the_same_videos_and_samples(tiny_model):
+    # The 1-module truncation as "another model": it must score exactly as the
+    # 1-module row, which holds only if it saw the same videos, actions and seeds.
+    with tfds.testing.mock_data(num_examples=3):
+        result = evaluation.evaluate(tiny_model, "bair", num_samples=2, context=2, horizon=3,
+                                     num_modules=[1, 2], batch_size=2, fvd=False, seed=1, verbose=0,
+                                     others={"baseline": tiny_model.truncated(1)})
+    baseline, one = result["others"]["baseline"], result["metrics"][0]
+    assert (baseline["psnr"], baseline["ssim"]) == (one["psnr"], one["ssim"])
+    block = evaluation.metrics_block(result, command="ghvae evaluate tiny")
+    assert block["modules"] == {str(e["num_modules"]): {m: e[m] for m in ("psnr", "ssim", "fvd")}
+                                for e in result["metrics"]}
+    assert block["baseline"] == {"psnr": baseline["psnr"], "ssim": baseline["ssim"], "fvd": None}
+    assert block["copy_last_frame"]["psnr"] == one["copy_last_frame"]["psnr"]
+    assert (block["samples"], block["videos"], block["context"], block["horizon"]) == (2, 3, 2, 3)
+    assert block["command"] == "ghvae evaluate tiny" and block["fvd_samples"] is None
+    assert "baseline" in evaluation.format_table(result).splitlines()[4]
+
+
 def test_preset_protocol_gives_the_defaults_and_max_videos_stops(preset, capsys):
     with tfds.testing.mock_data(num_examples=5):
         result = evaluation.evaluate(str(preset), "bair", batch_size=2, max_videos=3, fvd=False)
@@ -103,6 +122,8 @@ def test_bad_arguments_are_refused_before_any_work(tiny_model, tmp_path, monkeyp
         evaluation.evaluate(tiny_model, "bair", num_samples=0, fvd=False)
     with pytest.raises(ValueError, match="got 1, 0, 3, 16"):
         evaluation.evaluate(tiny_model, "bair", context=0, fvd=False)
+    with pytest.raises(ValueError, match=r"fvd_samples must be in 1\.\.2, got 3"):
+        evaluation.evaluate(tiny_model, "bair", num_samples=2, fvd_samples=3, fvd=False)
 
 
 @pytest.mark.slow  # 15 I3D forward passes at 224x224
@@ -110,10 +131,12 @@ def test_fvd_of_every_module_count_and_the_floor(tiny_model, i3d_cache):
     embedder = VideoEmbedder(batch_size=8)
     with tfds.testing.mock_data(num_examples=3):
         result = evaluation.evaluate(tiny_model, "bair", num_samples=2, context=2, horizon=7,
-                                     num_modules=[1, 2], batch_size=3, embedder=embedder, verbose=0)
+                                     num_modules=[1, 2], batch_size=3, embedder=embedder, verbose=0,
+                                     fvd_samples=1, others={"one": tiny_model.truncated(1)})
         frames = next(iter(data.load("bair", "test", 9, 3, shuffle=False, image_size=16)))["frames"].numpy()
     fvds = [entry["fvd"] for entry in result["metrics"]] + [result["metrics"][0]["copy_last_frame"]["fvd"]]
     assert all(np.isfinite(value) and value > 0 for value in fvds)
+    assert result["fvd_samples"] == 1 and result["others"]["one"]["fvd"] == pytest.approx(fvds[0], rel=1e-6)
     # The floor by hand: real clips against context + the last context frame repeated.
     copy = np.concatenate([frames[:, :2], np.repeat(frames[:, 1:2], 7, axis=1)], axis=1)
     from ghvae_keras.metrics import features_distance

@@ -35,11 +35,16 @@ def tiny_metadata(name="tiny-2mod", repo_id="org/tiny", revision=None):
                      "access": "downloaded by tfds"},
         },
         "training": {"dataset": "pushed_squares", "command": "python tools/train_zoo.py tiny-2mod"},
-        "metrics": [{
-            "dataset": "pushed_squares", "split": "test", "num_modules": 2, "context": 2,
-            "horizon": 3, "samples": 4, "psnr": 21.5, "ssim": 0.81, "fvd": None,
-            "copy_last_frame": {"psnr": 19.0, "ssim": 0.74},
-        }],
+        "metrics": {"stand_in_test": {
+            "modules": {"1": {"psnr": 20.5, "ssim": 0.78, "fvd": None},
+                        "2": {"psnr": 21.5, "ssim": 0.81, "fvd": None}},
+            "copy_last_frame": {"psnr": 19.0, "ssim": 0.74, "fvd": None},
+            "end_to_end": {"psnr": 20.0, "ssim": 0.77, "fvd": None,
+                           "compute": {"unit": "process CPU seconds", "greedy": 100.0, "end_to_end": 98.0,
+                                       "end_to_end_steps": 40}},
+            "dataset": "pushed_squares", "split": "test", "samples": 4, "fvd_samples": 4, "videos": 8,
+            "context": 2, "horizon": 3, "command": "python tools/train_zoo.py tiny-2mod",
+        }},
     }
 
 
@@ -388,7 +393,7 @@ def test_card_check_notices_an_edited_figure(preset, tmp_path, capsys):
     shutil.copy(ROOT / "zoo" / "reference_results.json", zoo_dir)
     argv = ["--zoo", str(zoo_dir), "--out", str(tmp_path / "MODEL_CARD.md")]
     assert run_tool("make_model_card", argv, capsys)[0] == 0
-    assert "| 21.5 " in (tmp_path / "MODEL_CARD.md").read_text()
+    assert "| 21.50 " in (tmp_path / "MODEL_CARD.md").read_text()
     assert run_tool("make_model_card", argv + ["--check"], capsys)[0] == 0
     card = zoo_dir / preset.name / zoo.CARD_FILE
     card.write_text(card.read_text().replace("21.5", "31.5"))
@@ -417,14 +422,28 @@ def test_card_front_matter(preset):
     assert card.data.library_name == "keras"
     assert {"video-prediction", "ghvae"} <= set(card.data.tags)
     assert card.data.datasets == ["pushed_squares"]
-    assert {(r.metric_type, r.metric_value) for r in card.data.eval_results} == {("psnr", 21.5), ("ssim", 0.81)}
+    assert {(r.metric_type, r.metric_value) for r in card.data.eval_results} == {
+        ("psnr", 20.5), ("ssim", 0.78), ("psnr", 21.5), ("ssim", 0.81)}
     assert "python tools/train_zoo.py tiny-2mod" in card.text
     assert zoo.validate_card(preset) == []
 
 
+def test_card_tables_every_module_count_the_baseline_and_the_floor(preset):
+    text = (preset / zoo.CARD_FILE).read_text()
+    assert "`pushed_squares` (test), 8 videos, 2 context frames → 3 predicted" in text
+    assert "best of 4 samples per video; FVD (I3D, Kinetics-400) is over 4 samples per video" in text
+    table = [line for line in text.splitlines() if line.startswith("| ") and "PSNR" not in line]
+    assert table == [
+        "| GHVAE, 1 module | 20.50 | 0.7800 | – |",
+        "| GHVAE, 2 modules | 21.50 | 0.8100 | – |",
+        "| end-to-end baseline, same compute (98 process CPU seconds; greedy 100) | 20.00 | 0.7700 | – |",
+        "| copy last frame | 19.00 | 0.7400 | – |",
+    ]
+
+
 def test_card_problems_are_listed(preset, tiny_model, tmp_path):
     metadata = tiny_metadata()
-    metadata.update(training=None, metrics=[])
+    metadata.update(training=None, metrics={})
     bare = zoo.save_preset(tiny_model, tmp_path / "bare", metadata)
     problems = zoo.validate_card(bare)
     assert "card: no datasets" in problems
