@@ -527,3 +527,50 @@ def test_push_to_hub_refuses_an_incomplete_preset(preset):
     with pytest.raises(zoo.PresetError, match="not ready to publish"):
         ghvae_keras.push_to_hub(preset, "org/tiny", api=api)
     assert api.calls == []
+
+
+# -- train_zoo -----------------------------------------------------------------
+
+
+@pytest.mark.slow  # five training phases and an evaluation, at 16x16
+def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tmp_path, capsys):
+    import tensorflow_datasets as tfds
+
+    zoo_dir, workdir = tmp_path / "zoo", tmp_path / "run"
+    metadata = tiny_metadata(name="tiny-bair")
+    metadata["data"]["stand_in"]["name"] = "bair"  # TFDS mock data stands in for the simulator
+    metadata.update(training=None, metrics={})
+    model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=4,
+                  context_length=2, horizon=3)
+    zoo.save_preset(model, zoo_dir / "tiny-bair", metadata, include_weights=False)
+    argv = ["tiny-bair", "--zoo", str(zoo_dir), "--workdir", str(workdir), "--steps-per-stage", "2",
+            "--checkpoint-every", "1", "--batch-size", "2", "--videos", "3", "--samples", "2", "--no-fvd"]
+    with tfds.testing.mock_data(num_examples=4):
+        code, line = run_tool("train_zoo", argv, capsys)
+        assert code == 0
+        written = zoo.read_metadata(zoo_dir / "tiny-bair")
+        block = written["metrics"]["stand_in_test"]
+        assert sorted(block["modules"]) == ["1", "2"] and block["copy_last_frame"]["psnr"] > 0
+        assert (block["samples"], block["videos"], block["context"], block["horizon"]) == (2, 3, 2, 3)
+        compute = block["end_to_end"]["compute"]
+        seconds = written["training"]["seconds"]
+        assert [seconds[p]["steps"] for p in ("stage_1", "stage_2")] == [2, 2]
+        assert seconds["end_to_end"]["steps"] == compute["end_to_end_steps"] >= 1
+        assert compute["greedy"] == pytest.approx(seconds["stage_1"]["cpu"] + seconds["stage_2"]["cpu"], abs=0.1)
+        assert written["training"]["command"] == (  # every option of the plan, defaults too
+            "python tools/train_zoo.py tiny-bair --steps-per-stage 2 --batch-size 2 --checkpoint-every 1 "
+            "--seed 0 --videos 3 --samples 2 --fvd-samples 1 --no-fvd")
+        assert json.loads(line)["metrics"] == block
+        assert (workdir / "prediction.gif").is_file()
+        trained = zoo.from_pretrained(str(zoo_dir / "tiny-bair"))  # hashes checked
+        assert trained.count_params() == model.count_params()
+
+        with pytest.raises(SystemExit, match="pass --resume"):
+            load_tool("train_zoo").main(argv)
+        code, _ = run_tool("train_zoo", argv + ["--resume"], capsys)  # nothing left: rewrites the preset
+        assert code == 0
+        again = zoo.read_metadata(zoo_dir / "tiny-bair")
+        assert again["metrics"] == written["metrics"] and again["training"]["seconds"] == seconds
+        assert again["files"]["model.weights.h5"] == written["files"]["model.weights.h5"]
+        with pytest.raises(SystemExit, match="was started with"):
+            load_tool("train_zoo").main(argv + ["--resume", "--samples", "3"])

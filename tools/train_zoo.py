@@ -49,10 +49,10 @@ def main(argv=None):
     from ghvae_keras import evaluation, training, video_io, zoo
     from ghvae_keras.files import write_json
 
-    preset_dir = ROOT / "zoo" / args.preset
+    preset_dir = Path(args.zoo) / args.preset
     if not (preset_dir / zoo.CONFIG_FILE).is_file():
-        sys.exit(f"train_zoo: no preset {args.preset!r} in {ROOT / 'zoo'} "
-                 f"(known: {', '.join(zoo.list_models(ROOT / 'zoo'))})")
+        sys.exit(f"train_zoo: no preset {args.preset!r} in {args.zoo} "
+                 f"(known: {', '.join(zoo.list_models(args.zoo))})")
     metadata = zoo.read_metadata(preset_dir)
     stand_in = metadata["data"]["stand_in"]["name"]
     data_name = args.data or stand_in
@@ -69,7 +69,7 @@ def main(argv=None):
     progress = json.loads(progress_path.read_text()) if progress_path.is_file() else {}
     plan = {key: getattr(args, key) for key in
             ("steps_per_stage", "batch_size", "checkpoint_every", "seed", "videos", "samples",
-             "fvd_samples")}
+             "fvd_samples", "no_fvd")}
     plan["data"] = data_name
     if progress.setdefault("plan", plan) != plan:
         sys.exit(f"train_zoo: {workdir} was started with {progress['plan']}, not {plan}; "
@@ -112,7 +112,7 @@ def main(argv=None):
         result = evaluation.evaluate(
             model, data_name, "test", num_samples=args.samples,
             num_modules=list(range(1, model.num_modules + 1)), max_videos=args.videos,
-            fvd_samples=args.fvd_samples, seed=args.seed, data_dir=args.data_dir,
+            fvd=not args.no_fvd, fvd_samples=args.fvd_samples, seed=args.seed, data_dir=args.data_dir,
             protocol=protocol, others={"end_to_end": baseline},
         )
         evaluation.write_json(result, evaluation_path)
@@ -126,7 +126,8 @@ def main(argv=None):
     command = "python tools/train_zoo.py " + shlex.join(
         [args.preset] + (["--data", args.data] if args.data else [])
         + [word for key, value in plan.items() if key != "data"
-           for word in (f"--{key.replace('_', '-')}", str(value)) if value is not None])
+           for word in ([f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)]))
+           if value is not None and value is not False])
     seconds = progress["seconds"]
     greedy_phases = [f"stage_{k}" for k in range(1, model.num_modules + 1)]
     compute = {
@@ -180,6 +181,8 @@ def _parser():
     parser.add_argument("--videos", type=int, default=48, help="test videos evaluated")
     parser.add_argument("--samples", type=int, default=10, help="N of best of N")
     parser.add_argument("--fvd-samples", type=int, default=1, help="samples per video embedded for FVD")
+    parser.add_argument("--no-fvd", action="store_true", help="leave FVD out (no I3D weights needed)")
+    parser.add_argument("--zoo", type=Path, default=ROOT / "zoo", help="the presets folder")
     return parser
 
 
