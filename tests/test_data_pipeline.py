@@ -235,3 +235,19 @@ def test_kitti_windows_come_from_the_manual_zips_without_actions(tmp_path):
     # No test drive among the zips: a split it lacks says how to rebuild.
     with pytest.raises(data.DataError, match=r"has no split 'test'.*delete .*kitti_raw_video/64x64"):
         data.load("kitti", "test", 10, 2, data_dir=tmp_path)
+
+
+def test_training_skips_windows_with_nan_actions_and_evaluation_keeps_them():
+    def as_dataset(self, **kwargs):
+        # Action values are (e, t, 0, ...): dividing by e - 1 leaves episode 1
+        # with infinite and NaN actions only.
+        return episodes([6, 6, 6]).map(
+            lambda episode: {**episode, "actions": episode["actions"] / (episode["actions"][:, :1] - 1)})
+
+    with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+        train = data.load("robonet", "train", 6, 1, seed=0, image_size=64)
+        evaluation = data.load("robonet", "test", 6, 1, shuffle=False, image_size=64)
+        trained_on = sorted(int(b["frames"][0, 0, 0, 0, 1] * 255 + 0.5) for b in train.take(2))
+        evaluated = [np.isfinite(b["actions"].numpy()).all() for b in evaluation]
+    assert trained_on == [0, 2]
+    assert evaluated == [True, False, True]

@@ -27,7 +27,8 @@ def load(name, split, sequence_length, batch_size, *, shuffle=True, seed=None,
     Training (`shuffle=True`): files and windows are shuffled, each episode
     gives one window of `sequence_length` frames from a random start (a new
     one every pass over the data), and batches are full
-    (`drop_remainder=True`) so their shape is static. Evaluation
+    (`drop_remainder=True`) so their shape is static; windows with NaN or
+    infinite actions are skipped. Evaluation
     (`shuffle=False`): each episode gives its first window, in the dataset's
     order, and the last batch may be smaller: no episode is left out. With a
     `seed`, training order and windows are the same on every run (that
@@ -126,6 +127,11 @@ def load(name, split, sequence_length, batch_size, *, shuffle=True, seed=None,
     randoms = tf.data.Dataset.random(seed=window_seed, rerandomize_each_iteration=True)
     windows = tf.data.Dataset.zip(episodes, randoms).map(
         window, num_parallel_calls=tf.data.AUTOTUNE)
+    if shuffle and spec.actions_key:
+        # A simulator or a robot's logger can write NaN actions (a physics
+        # blow-up); one such window makes the loss NaN for good, so training
+        # skips it. Evaluation keeps every episode: its metrics show the fault.
+        windows = windows.filter(lambda item: tf.reduce_all(tf.math.is_finite(item["actions"])))
     if shuffle:
         height, width, channels = shapes[spec.frames_key][1:]
         window_bytes = sequence_length * (height or image_size) * (width or image_size) * (channels or 3)
