@@ -127,3 +127,17 @@ def test_a_built_dataset_is_left_alone_unless_overwritten(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["splits"] == {"test": 3}
     frames = data.preview("sim_drive/urban", "test", num=3, data_dir=str(tmp_path))["frames"]
     assert frames.shape == (3, 30, 64, 64, 3)
+
+
+@pytest.mark.parametrize("blown_up", [1, 2])
+def test_random_pushes_stay_finite_when_an_object_blows_up(blown_up):
+    from ghvae_keras.data.sim import multirobot_scene
+
+    objects = np.array([[0.5, 0.1, 0.64], [0.6, -0.1, 0.64]])
+    objects[:blown_up] = np.nan  # PyBullet's position of an object whose simulation diverged
+    pusher = multirobot_scene._Pusher(np.random.default_rng(0), hand_low=0.65)
+    hand = np.array([0.5, 0.0, 0.8])
+    for _ in range(40):
+        action = pusher.action(hand, objects)
+        assert np.isfinite(action).all()
+        hand = hand + action[:3] * multirobot_scene.MAX_STEP

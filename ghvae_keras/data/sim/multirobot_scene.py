@@ -110,7 +110,7 @@ class MultiRobotScene:
                            targetPosition=travel * (grip + 1) / 2, force=20)
             for _ in range(_SUBSTEPS):
                 self._call("stepSimulation")
-        moved = np.linalg.norm(self._object_positions(objects) - start, axis=-1).max()
+        moved = np.nanmax(np.linalg.norm(self._object_positions(objects) - start, axis=-1), initial=0.0)
         return {
             "video": video,
             "actions": actions,
@@ -198,7 +198,10 @@ class _Pusher:
 
     def _plan(self, hand, objects):
         rng = self.rng
-        target = objects[rng.integers(len(objects))]
+        # An object whose simulation blew up has a NaN position: push the others
+        # (or a point on the table when none is left).
+        objects = objects[np.isfinite(objects).all(axis=1)]
+        target = objects[rng.integers(len(objects))] if len(objects) else np.array([0.5, 0.0, hand[2]])
         angle = rng.uniform(0, 2 * np.pi)
         direction = np.array([np.cos(angle), np.sin(angle), 0.0])
         behind = target - direction * rng.uniform(0.07, 0.1)
