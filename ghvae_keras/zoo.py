@@ -545,6 +545,7 @@ def render_card(metadata):
             training["command"],
             "```",
             "",
+            *_training_summary(training),
         ]
     else:
         lines += [
@@ -596,6 +597,29 @@ def render_card(metadata):
     from huggingface_hub import ModelCard
 
     return str(ModelCard(f"---\n{card_data(metadata).to_yaml()}\n---\n\n" + "\n".join(lines)))
+
+
+def _training_summary(training):
+    """One paragraph on how long training took, from what `tools/train_zoo.py` records."""
+    seconds = training.get("seconds")
+    if not seconds:
+        return []
+    stages = sorted((name for name in seconds if name.startswith("stage_")), key=lambda n: int(n[6:]))
+    cpu = sum(seconds[name]["cpu"] for name in stages)
+    wall = sum(seconds[name]["wall"] for name in stages)
+    device = training.get("device") or {}
+    text = (f"Greedy training ran {training['steps_per_stage']:,} steps per module at batch "
+            f"{training['batch_size']} of {training['sequence_length']}-frame clips: "
+            f"{cpu / 60:,.0f} CPU minutes ({wall / 60:,.0f} minutes of wall-clock time)")
+    if device:
+        threads = device.get("intra_op_threads")
+        text += (f" on {device['device']} ({device['backend']}"
+                 + (f", {threads} TensorFlow thread{'s' if threads != 1 else ''}" if threads else "") + ")")
+    if "end_to_end" in seconds:
+        e2e = seconds["end_to_end"]
+        text += (f". The end-to-end baseline ran {e2e['steps']:,} steps in the same compute "
+                 f"({e2e['cpu'] / 60:,.0f} CPU minutes)")
+    return [text + ".", ""]
 
 
 def _metrics_section(metadata):
@@ -792,6 +816,37 @@ def publish_preset(name_or_path, repo_id=None, dry_run=False, out=None, private=
     return report
 
 
+def _zoo_summary(models):
+    """One row per evaluated preset: the smallest and the full stack, the
+    end-to-end baseline and copy-last-frame, in PSNR and FVD."""
+    rows = []
+    for name, metadata in models.items():
+        block = (metadata.get("metrics") or {}).get("stand_in_test")
+        if not block:
+            continue
+        counts = sorted(block["modules"], key=int)
+        columns = [block["modules"][counts[0]], block["modules"][counts[-1]],
+                   block.get("end_to_end") or {}, block["copy_last_frame"]]
+        rows.append(f"| `{name}` | `{block['dataset']}` | {block['context']} → {block['horizon']} | "
+                    + " | ".join(_fmt(c.get("psnr"), 2) for c in columns) + " | "
+                    + " | ".join(_fmt(c.get("fvd"), 1) for c in columns) + " |")
+    if not rows:
+        return []
+    return [
+        "## Summary",
+        "",
+        "On each stand-in's test split (details and SSIM per preset below): PSNR (best of N "
+        "samples, dB) and FVD of 1 module and of all 4 modules of the greedy weights, of the "
+        "end-to-end baseline trained at the same compute, and of copying the last context frame.",
+        "",
+        "| preset | test data | context → future | PSNR 1 module | PSNR 4 modules | PSNR end to end | "
+        "PSNR copy | FVD 1 module | FVD 4 modules | FVD end to end | FVD copy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def render_zoo_card(models, reference):
     """MODEL_CARD.md: every preset of `models` (`list_models()`), with the
     published reference numbers of `reference` (zoo/reference_results.json)."""
@@ -858,7 +913,7 @@ def render_zoo_card(models, reference):
             f"- `{name}`: `{stand_in.get('name')}`, {stand_in.get('description', '')}; {status}. "
             f"Real data: `data.load(\"{real.get('name')}\", ...)`. {real.get('access', '')}",
         ]
-    lines += ["", "## Metrics per number of modules", ""]
+    lines += ["", *_zoo_summary(models), "## Metrics per number of modules", ""]
     for name, metadata in models.items():
         section = _metrics_section(metadata)[2:]
         lines += [f"### {name}", "", *section]

@@ -393,7 +393,8 @@ def test_card_check_notices_an_edited_figure(preset, tmp_path, capsys):
     shutil.copy(ROOT / "zoo" / "reference_results.json", zoo_dir)
     argv = ["--zoo", str(zoo_dir), "--out", str(tmp_path / "MODEL_CARD.md")]
     assert run_tool("make_model_card", argv, capsys)[0] == 0
-    assert "| 21.50 " in (tmp_path / "MODEL_CARD.md").read_text()
+    summary = "| `tiny-2mod` | `pushed_squares` | 2 → 3 | 20.50 | 21.50 | 20.00 | 19.00 | – | – | – | – |"
+    assert summary in (tmp_path / "MODEL_CARD.md").read_text()
     assert run_tool("make_model_card", argv + ["--check"], capsys)[0] == 0
     card = zoo_dir / preset.name / zoo.CARD_FILE
     card.write_text(card.read_text().replace("21.5", "31.5"))
@@ -562,6 +563,9 @@ def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tm
             "--seed 0 --videos 3 --samples 2 --fvd-samples 1 --no-fvd")
         assert json.loads(line)["metrics"] == block
         assert (workdir / "prediction.gif").is_file()
+        card = (zoo_dir / "tiny-bair" / zoo.CARD_FILE).read_text()
+        assert "Greedy training ran 2 steps per module at batch 2 of 5-frame clips" in card
+        assert f"The end-to-end baseline ran {compute['end_to_end_steps']} steps in the same compute" in card
         trained = zoo.from_pretrained(str(zoo_dir / "tiny-bair"))  # hashes checked
         assert trained.count_params() == model.count_params()
 
