@@ -86,7 +86,6 @@ def main(argv=None):
                                seed=args.seed, image_size=model.image_size, data_dir=args.data_dir)
     ledger = CpuLedger(progress.setdefault("seconds", {}), save_progress)
 
-    started = time.time()
     model = training.fit_greedy(
         model, train_data, steps_per_stage=args.steps_per_stage, checkpoint_dir=workdir / "greedy",
         checkpoint_every=args.checkpoint_every, noise_seed=args.seed, callbacks=[ledger], verbose=2,
@@ -139,8 +138,10 @@ def main(argv=None):
     block = evaluation.metrics_block(result, command)
     block["end_to_end"]["compute"] = compute
     metrics_key = "stand_in_test" if data_name == stand_in else "test"
+    own = {} if out.resolve() == preset_dir.resolve() else {"name": out.name, "hub": None}  # not the registry's copy
     metadata = {
         **{key: value for key, value in metadata.items() if key not in ("files",)},
+        **own,
         "training": {
             "dataset": data_name,
             "command": command,
@@ -151,7 +152,6 @@ def main(argv=None):
             "sequence_length": sequence_length,
             "optimizer": "Adam, learning rate 1e-3, a fresh one per phase",
             "seconds": seconds,
-            "wall_seconds_this_run": round(time.time() - started, 1),
             "device": _device(),
         },
         "metrics": {
