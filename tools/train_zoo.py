@@ -85,6 +85,7 @@ def main(argv=None):
     train_data = datasets.load(data_name, "train", sequence_length, args.batch_size,
                                seed=args.seed, image_size=model.image_size, data_dir=args.data_dir)
     ledger = CpuLedger(progress.setdefault("seconds", {}), save_progress)
+    progress.setdefault("device", _device())  # where training started
 
     model = training.fit_greedy(
         model, train_data, steps_per_stage=args.steps_per_stage, checkpoint_dir=workdir / "greedy",
@@ -152,7 +153,7 @@ def main(argv=None):
             "sequence_length": sequence_length,
             "optimizer": "Adam, learning rate 1e-3, a fresh one per phase",
             "seconds": seconds,
-            "device": _device(),
+            "device": progress["device"],
         },
         "metrics": {
             **{key: value for key, value in (metadata.get("metrics") or {}).items() if key != metrics_key},
