@@ -205,11 +205,12 @@ def _cells(entry):
 def metrics_block(result, command=None):
     """An `evaluate` result in the form a preset's metadata keeps under
     `metrics.<name>` (and its card shows): `modules` {"1": {psnr, ssim,
-    fvd}, ...}, `copy_last_frame`, one entry per other model (e.g.
+    fvd, psnr_per_frame}, ...}, `copy_last_frame`, one entry per other model (e.g.
     `end_to_end`), and `samples`, `fvd_samples`, `videos`, `context`,
     `horizon`, `dataset`, `split`, `command`."""
     def figures(entry):
-        return {metric: entry[metric] for metric in ("psnr", "ssim", "fvd")}
+        return {**{metric: entry[metric] for metric in ("psnr", "ssim", "fvd")},
+                "psnr_per_frame": [round(value, 3) for value in entry["psnr_per_frame"]]}
 
     entries = result["metrics"]
     return {

@@ -653,10 +653,27 @@ def _metrics_section(metadata):
         for label, figures in rows:
             lines.append(f"| {label} | {_fmt(figures.get('psnr'), 2)} | {_fmt(figures.get('ssim'), 4)} | "
                          f"{_fmt(figures.get('fvd'), 1)} |")
+        lines += _horizon_sentence(block)
         if block.get("command"):
             lines += ["", "Measured with:", "", "```bash", block["command"], "```"]
         lines.append("")
     return lines
+
+
+def _horizon_sentence(block):
+    """How many predicted frames the full stack beats copy-last-frame for, in PSNR."""
+    top = block["modules"][max(block["modules"], key=int)]
+    ours, floor = top.get("psnr_per_frame"), block["copy_last_frame"].get("psnr_per_frame")
+    if not ours or not floor:
+        return []
+    better = [a > b for a, b in zip(ours, floor)]
+    first_worse = better.index(False) if False in better else len(better)
+    k = max(block["modules"], key=int)
+    text = (f"Per predicted frame, the {k}-module model's PSNR is above copy-last-frame's for "
+            + ("all " if first_worse == len(better) else "the first ")
+            + f"{first_worse} of {len(better)} frames (frame 1: {ours[0]:.2f} vs {floor[0]:.2f} dB; "
+            f"frame {len(better)}: {ours[-1]:.2f} vs {floor[-1]:.2f} dB).")
+    return ["", text]
 
 
 _BLOCK_TITLES = {"stand_in_test": "Simulated stand-in, test split", "test": "Test split"}

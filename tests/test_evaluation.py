@@ -91,9 +91,12 @@ def test_other_models_see_the_same_videos_and_samples(tiny_model):
     baseline, one = result["others"]["baseline"], result["metrics"][0]
     assert (baseline["psnr"], baseline["ssim"]) == (one["psnr"], one["ssim"])
     block = evaluation.metrics_block(result, command="ghvae evaluate tiny")
-    assert block["modules"] == {str(e["num_modules"]): {m: e[m] for m in ("psnr", "ssim", "fvd")}
-                                for e in result["metrics"]}
-    assert block["baseline"] == {"psnr": baseline["psnr"], "ssim": baseline["ssim"], "fvd": None}
+    assert block["modules"] == {
+        str(e["num_modules"]): {**{m: e[m] for m in ("psnr", "ssim", "fvd")},
+                                "psnr_per_frame": [round(v, 3) for v in e["psnr_per_frame"]]}
+        for e in result["metrics"]}
+    assert block["baseline"]["psnr"] == baseline["psnr"] and block["baseline"]["fvd"] is None
+    assert len(block["baseline"]["psnr_per_frame"]) == 3
     assert block["copy_last_frame"]["psnr"] == one["copy_last_frame"]["psnr"]
     assert (block["samples"], block["videos"], block["context"], block["horizon"]) == (2, 3, 2, 3)
     assert block["command"] == "ghvae evaluate tiny" and block["fvd_samples"] is None

@@ -37,8 +37,8 @@ def tiny_metadata(name="tiny-2mod", repo_id="org/tiny", revision=None):
         "training": {"dataset": "pushed_squares", "command": "python tools/train_zoo.py tiny-2mod"},
         "metrics": {"stand_in_test": {
             "modules": {"1": {"psnr": 20.5, "ssim": 0.78, "fvd": None},
-                        "2": {"psnr": 21.5, "ssim": 0.81, "fvd": None}},
-            "copy_last_frame": {"psnr": 19.0, "ssim": 0.74, "fvd": None},
+                        "2": {"psnr": 21.5, "ssim": 0.81, "fvd": None, "psnr_per_frame": [22.0, 18.5, 18.0]}},
+            "copy_last_frame": {"psnr": 19.0, "ssim": 0.74, "fvd": None, "psnr_per_frame": [21.0, 19.0, 17.0]},
             "end_to_end": {"psnr": 20.0, "ssim": 0.77, "fvd": None,
                            "compute": {"unit": "process CPU seconds", "greedy": 100.0, "end_to_end": 98.0,
                                        "end_to_end_steps": 40}},
@@ -433,6 +433,8 @@ def test_card_tables_every_module_count_the_baseline_and_the_floor(preset):
     text = (preset / zoo.CARD_FILE).read_text()
     assert "`pushed_squares` (test), 8 videos, 2 context frames → 3 predicted" in text
     assert "best of 4 samples per video; FVD (I3D, Kinetics-400) is over 4 samples per video" in text
+    assert ("the 2-module model's PSNR is above copy-last-frame's for the first 1 of 3 frames "
+            "(frame 1: 22.00 vs 21.00 dB; frame 3: 18.00 vs 17.00 dB)") in text
     table = [line for line in text.splitlines() if line.startswith("| ") and "PSNR" not in line]
     assert table == [
         "| GHVAE, 1 module | 20.50 | 0.7800 | – |",
