@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import imageio.v3 as iio
 import numpy as np
@@ -221,9 +222,15 @@ def test_bad_input_exits_2_with_one_line_and_no_output(case, preset, tmp_path, c
     ("no-such-preset", "unknown preset 'no-such-preset'"),
     ("bair-4mod", "preset 'bair-4mod' has no weights yet"),
 ])
-def test_presets_that_cannot_predict(preset_name, message, tmp_path, capsys):
-    if zoo.list_models()["bair-4mod"]["has_weights"] and preset_name == "bair-4mod":
-        pytest.skip("bair-4mod has weights now")
+def test_presets_that_cannot_predict(preset_name, message, tmp_path, monkeypatch, capsys):
+    # A registry whose bair-4mod holds its configuration only, as before training.
+    config_only = tmp_path / "zoo" / "bair-4mod"
+    shutil.copytree(zoo.resolve_preset("bair-4mod"), config_only)
+    (config_only / zoo.WEIGHTS_FILE).unlink()
+    metadata = zoo.read_metadata(config_only)
+    del metadata["files"][zoo.WEIGHTS_FILE]
+    (config_only / zoo.METADATA_FILE).write_text(json.dumps(metadata))
+    monkeypatch.setattr(zoo, "_ZOO_DIRS", (config_only.parent,))
     out = tmp_path / "prediction.gif"
     assert cli.main(["predict", preset_name, "--out", str(out)]) == 2
     err = capsys.readouterr().err

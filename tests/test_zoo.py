@@ -374,11 +374,13 @@ def test_registry_lists_the_four_presets_with_their_configs():
         assert (model.image_size, model.num_modules) == (64, 4)
 
 
-def test_registered_preset_without_weights_says_so():
-    if ghvae_keras.list_models()["kitti-4mod"]["has_weights"]:
-        pytest.skip("kitti-4mod has weights")
+def test_registered_preset_without_weights_says_so(tiny_model, tmp_path, monkeypatch):
+    bare = zoo.save_preset(tiny_model, tmp_path / "bare" / "tiny-2mod", tiny_metadata(revision=None),
+                           include_weights=False)
+    registry_with(monkeypatch, tmp_path, bare)
     with pytest.raises(zoo.PresetError, match="has no weights yet.*load_weights=False"):
-        ghvae_keras.from_pretrained("kitti-4mod")
+        ghvae_keras.from_pretrained("tiny-2mod")
+    assert ghvae_keras.from_pretrained("tiny-2mod", load_weights=False).count_params() == tiny_model.count_params()
 
 
 def test_model_cards_are_generated_from_metadata(capsys):
@@ -580,3 +582,25 @@ def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tm
         assert again["files"]["model.weights.h5"] == written["files"]["model.weights.h5"]
         with pytest.raises(SystemExit, match="was started with"):
             load_tool("train_zoo").main(argv + ["--resume", "--samples", "3"])
+
+
+# -- the shipped zoo -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(zoo.list_models()))
+def test_shipped_preset_loads_verified_and_predicts_its_sample(name):
+    metadata = zoo.list_models()[name]
+    if not metadata["has_weights"]:
+        pytest.skip(f"{name} ships no weights")
+    model = ghvae_keras.from_pretrained(name)  # every file's sha256 checked
+    clip = ghvae_keras.load_sample(name)
+    context = clip["frames"][:, :model.context_length]
+    actions = clip.get("actions")
+    video = model.predict_video(context, None if actions is None else actions[:, :model.context_length + 1],
+                                horizon=2, num_samples=2, seed=0)
+    assert video.shape == (1, 2, 2, 64, 64, 3) and np.isfinite(video).all()
+    block = metadata["metrics"]["stand_in_test"]
+    assert sorted(block["modules"], key=int) == [str(k) for k in range(1, model.num_modules + 1)]
+    assert block["samples"] >= 10 and block["dataset"] == metadata["data"]["stand_in"]["name"]
+    assert {"psnr", "ssim", "fvd", "compute"} <= set(block["end_to_end"]) and block["copy_last_frame"]["fvd"]
+    assert metadata["training"]["command"].startswith(f"python tools/train_zoo.py {name} ")
