@@ -661,19 +661,24 @@ def _metrics_section(metadata):
 
 
 def _horizon_sentence(block):
-    """How many predicted frames the full stack beats copy-last-frame for, in PSNR."""
-    top = block["modules"][max(block["modules"], key=int)]
-    ours, floor = top.get("psnr_per_frame"), block["copy_last_frame"].get("psnr_per_frame")
+    """On which predicted frames the full stack beats copy-last-frame in PSNR."""
+    k = max(block["modules"], key=int)
+    ours, floor = block["modules"][k].get("psnr_per_frame"), block["copy_last_frame"].get("psnr_per_frame")
     if not ours or not floor:
         return []
-    better = [a > b for a, b in zip(ours, floor)]
-    first_worse = better.index(False) if False in better else len(better)
-    k = max(block["modules"], key=int)
-    text = (f"Per predicted frame, the {k}-module model's PSNR is above copy-last-frame's for "
-            + ("all " if first_worse == len(better) else "the first ")
-            + f"{first_worse} of {len(better)} frames (frame 1: {ours[0]:.2f} vs {floor[0]:.2f} dB; "
-            f"frame {len(better)}: {ours[-1]:.2f} vs {floor[-1]:.2f} dB).")
-    return ["", text]
+    better = [t + 1 for t, (a, b) in enumerate(zip(ours, floor)) if a > b]
+    ranges = []
+    for t in better:
+        if ranges and ranges[-1][1] == t - 1:
+            ranges[-1][1] = t
+        else:
+            ranges.append([t, t])
+    where = ", ".join(f"{a}–{b}" if b > a else f"{a}" for a, b in ranges)
+    return ["", f"Per predicted frame, the {k}-module model's PSNR is above copy-last-frame's on "
+                f"{len(better)} of {len(ours)} frames" + (f" (frame{'s' if len(better) > 1 else ''} {where})"
+                                                         if better else "")
+                + f"; frame 1: {ours[0]:.2f} vs {floor[0]:.2f} dB, frame {len(ours)}: "
+                f"{ours[-1]:.2f} vs {floor[-1]:.2f} dB."]
 
 
 _BLOCK_TITLES = {"stand_in_test": "Simulated stand-in, test split", "test": "Test split"}

@@ -435,8 +435,8 @@ def test_card_tables_every_module_count_the_baseline_and_the_floor(preset):
     text = (preset / zoo.CARD_FILE).read_text()
     assert "`pushed_squares` (test), 8 videos, 2 context frames → 3 predicted" in text
     assert "best of 4 samples per video; FVD (I3D, Kinetics-400) is over 4 samples per video" in text
-    assert ("the 2-module model's PSNR is above copy-last-frame's for the first 1 of 3 frames "
-            "(frame 1: 22.00 vs 21.00 dB; frame 3: 18.00 vs 17.00 dB)") in text
+    assert ("the 2-module model's PSNR is above copy-last-frame's on 2 of 3 frames (frames 1, 3); "
+            "frame 1: 22.00 vs 21.00 dB, frame 3: 18.00 vs 17.00 dB.") in text
     table = [line for line in text.splitlines() if line.startswith("| ") and "PSNR" not in line]
     assert table == [
         "| GHVAE, 1 module | 20.50 | 0.7800 | – |",
