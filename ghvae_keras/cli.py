@@ -75,7 +75,7 @@ def _list(args):
         data = metadata.get("data") or {}
         stand_in, real = data.get("stand_in") or {}, data.get("real") or {}
         protocol = metadata.get("protocol") or {}
-        weights = "weights published" if metadata["has_weights"] else "no weights yet"
+        weights = "with weights" if metadata["has_weights"] else "no weights yet"
         print(f"{name}  ({metadata.get('parameters', 0):,} parameters, {weights})")
         print(f"  {metadata.get('description', '')}")
         if protocol:
@@ -90,7 +90,8 @@ def _list(args):
         for block in metrics.values():
             k = max(block["modules"], key=int)
             values = "; ".join(
-                f"{label} " + ", ".join(f"{m.upper()} {figures[m]:.3g}" for m in ("psnr", "ssim", "fvd")
+                f"{label} " + ", ".join(f"{m.upper()} {figures[m]:.{digits}f}"
+                                        for m, digits in (("psnr", 2), ("ssim", 3), ("fvd", 0))
                                         if figures.get(m) is not None)
                 for label, figures in ((f"{k} modules", block["modules"][k]),
                                        ("copy last frame", block["copy_last_frame"])))
