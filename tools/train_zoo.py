@@ -92,16 +92,15 @@ def main(argv=None):
         checkpoint_every=args.checkpoint_every, noise_seed=args.seed, callbacks=[ledger], verbose=2,
     ).model
 
-    baseline = GHVAE.from_config(model.get_config())
     if "end_to_end_steps" not in progress:
         greedy_cpu = sum(progress["seconds"][f"stage_{k}"]["cpu"] for k in range(1, model.num_modules + 1))
-        per_step = _cpu_seconds_per_step(baseline, train_data, args.seed)
+        probe = GHVAE.from_config(model.get_config())  # a throwaway copy: the probe trains it
+        per_step = _cpu_seconds_per_step(probe, train_data, args.seed)
         steps = max(1, round(greedy_cpu / per_step / args.checkpoint_every)) * args.checkpoint_every
         progress.update(end_to_end_steps=steps, end_to_end_probe_cpu_per_step=per_step)
         save_progress()
-        baseline = GHVAE.from_config(model.get_config())  # the probe trained a few steps
     baseline = training.fit_end_to_end(
-        baseline, train_data, steps=progress["end_to_end_steps"], checkpoint_dir=workdir / "end_to_end",
+        GHVAE.from_config(model.get_config()), train_data, steps=progress["end_to_end_steps"], checkpoint_dir=workdir / "end_to_end",
         checkpoint_every=args.checkpoint_every, noise_seed=args.seed, callbacks=[ledger], verbose=2,
     ).model
 
