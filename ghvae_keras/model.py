@@ -177,6 +177,12 @@ class GHVAE(keras.Model):
         model.set_weights(self.get_weights())
         return model
 
+    def encode_features(self, frames):
+        """The encoder features of frames `[B, H, W, 3]` at levels 1..k (the
+        active modules), a list of `[B, h, w, c]`: the model's own view of a
+        scene, which planning compares with a goal's."""
+        return self._encode(frames)[1:]
+
     # -- shared pieces of training and rollout -------------------------------
 
     def _encode(self, frames):

@@ -15,7 +15,7 @@ import numpy as np
 
 from ghvae_keras.data.sim import episodes as episodes_lib
 
-__all__ = ["ACTION_DIM", "PushScene", "make_episode"]
+__all__ = ["ACTION_DIM", "PushScene", "PushTask", "make_episode"]
 
 ACTION_DIM = 4  # dx, dy, dz (hand motion, 1 = 1 cm per control step), gripper
 # Each frame holds its action for this many Meta-World steps (5 physics
@@ -50,6 +50,10 @@ _PUCK_RADIUS = 0.035
 _FLOOR_Z = -0.913
 _PARKED_X = 1.2
 _PUCK_HEIGHT = 0.02  # the puck's centre when it rests on the bin's floor
+# Where the hand is in a goal image: behind the puck as seen from its start,
+# low enough to push, as at the end of a push that brought the puck there.
+_GOAL_HAND_BEHIND = 0.06
+_GOAL_HAND_HEIGHT = 0.05
 
 
 class PushScene:
@@ -205,6 +209,68 @@ class PushScene:
         camera.distance = rng.uniform(0.72, 0.82)
         camera.azimuth = rng.uniform(-96, -84)
         camera.elevation = rng.uniform(-62, -52)
+
+
+class PushTask:
+    """A pushing task for planners: the scene of a seed, its goal image, and
+    Meta-World's own success test after every step.
+
+    `reset(seed)` starts the dataset's episode `seed` (see `PushScene`) and
+    renders its goal image: the same scene with the puck at rest on the goal
+    and the hand just behind it, where a push that brought it there ends.
+    `step(action)` applies one frame's action. Both return dicts of numpy
+    arrays, so the task can run in a `workers.SimulatorProcess`.
+
+    Success is the `info["success"]` of Meta-World's `SawyerPushEnvV3`: the
+    puck's centre within 5 cm of the goal.
+    """
+
+    def __init__(self, image_size=episodes_lib.IMAGE_SIZE):
+        self.scene = PushScene(image_size)
+        self._metaworld_push = episodes_lib.import_simulator("metaworld.envs.sawyer_push_v3").SawyerPushEnvV3
+
+    def reset(self, seed):
+        scene = self.scene
+        frame = scene.reset(seed)
+        return {"frame": frame, "goal_image": self._render_goal(), **self._positions()}
+
+    def step(self, action):
+        scene = self.scene
+        action = np.clip(np.asarray(action, np.float64), -1.0, 1.0)
+        frame = scene.step(action)
+        _, info = self._metaworld_push.evaluate_state(scene.env, scene.last_obs, action)
+        return {"frame": frame, "success": bool(info["success"]),
+                "obj_to_target": np.float32(info["obj_to_target"]), **self._positions()}
+
+    def _positions(self):
+        scene = self.scene
+        return {"object_pos": scene.object_pos(), "goal_pos": scene.goal_pos(),
+                "hand_pos": scene.hand_pos()}
+
+    def _render_goal(self):
+        """Renders the goal image, then puts the simulator back as it was."""
+        scene, env = self.scene, self.scene.env
+        data, mujoco = env.data, scene.mujoco
+        saved = (data.qpos.copy(), data.qvel.copy(), data.mocap_pos.copy(), data.mocap_quat.copy(),
+                 env.hand_init_pos.copy(), env.init_tcp.copy(), scene.last_obs.copy())
+        puck, goal = scene.object_pos()[:2], scene.goal_pos()[:2]
+        direction = (goal - puck) / (np.linalg.norm(goal - puck) + 1e-9)
+        hand_xy = goal - _GOAL_HAND_BEHIND * direction
+        # Across at the start height, then down: the hand does not sweep the clutter.
+        for height in (scene.hand_pos()[2], _GOAL_HAND_HEIGHT):
+            env.hand_init_pos = np.array([*hand_xy, height])
+            env._reset_hand(steps=25)
+        qpos, qvel = data.qpos.copy(), data.qvel.copy()
+        address = env.model.jnt_qposadr[env.model.joint("objjoint").id]
+        qpos[address:address + 7] = [*goal, _PUCK_HEIGHT, 1, 0, 0, 0]
+        qvel[:] = 0
+        env.set_state(qpos, qvel)
+        image = scene.render()
+        qpos, qvel, data.mocap_pos[:], data.mocap_quat[:], env.hand_init_pos, env.init_tcp, obs = saved
+        env.set_state(qpos, qvel)
+        mujoco.mj_forward(env.model, data)
+        scene.last_obs = obs
+        return image
 
 
 def _sample_xy(rng, margin):

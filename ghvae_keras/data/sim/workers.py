@@ -11,6 +11,11 @@ TensorFlow), reads seeds from its stdin and writes episodes to its stdout as
 Protocol, per seed: the parent writes `{"seed": s}` as one JSON line; the
 worker answers one JSON line `{"seed": s, "seconds": t, "bytes": n}` (or
 `{"error": traceback}`) and then n bytes of `.npz`.
+
+`SimulatorProcess` keeps one simulator object alive in a worker for a
+caller that drives it step by step (planning): the parent writes
+`{"method": m, "kwargs": {...}}`; the worker answers as above with the
+arrays the method returned.
 """
 
 import collections
@@ -23,7 +28,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ["GenerationStats", "WorkerError", "generate"]
+__all__ = ["GenerationStats", "SimulatorProcess", "WorkerError", "generate"]
 
 # Seeds in flight per worker: one being made, one waiting, so a worker never idles.
 _DEPTH = 2
@@ -132,6 +137,66 @@ def generate(scene, seeds, *, options=None, workers=1, stats=None, description="
         selector.close()
 
 
+class SimulatorProcess:
+    """A simulator object that lives in a worker process, called by method.
+
+    `ghvae_keras.data.sim.<scene>.<factory>(**options)` is made in a fresh
+    worker; `call(method, **kwargs)` runs `object.method(**kwargs)` there and
+    returns the dict of numpy arrays it returned. Arguments travel as JSON
+    (numpy arrays become lists), results as `.npz` without pickle.
+
+    Example:
+        >>> with SimulatorProcess("push_scene", "PushTask") as task:
+        ...     start = task.call("reset", seed=0)      # {"frame", "goal_image", ...}
+        ...     after = task.call("step", action=[0.5, 0, 0, -1])
+
+    Raises:
+        WorkerError: with the worker's traceback when a call fails, or when
+            the worker has died.
+    """
+
+    def __init__(self, scene, factory, options=None):
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--object", scene, factory, json.dumps(options or {})],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+        )
+
+    def call(self, method, **kwargs):
+        kwargs = {key: _to_json(value) for key, value in kwargs.items()}
+        request = json.dumps({"method": method, "kwargs": kwargs}).encode() + b"\n"
+        try:
+            self.process.stdin.write(request)
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            raise WorkerError(f"the simulator process ended (exit status {self.process.wait()}); "
+                              "see its error output above") from None
+        _, arrays = _receive(self.process)
+        return arrays
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def _to_json(value):
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_to_json(item) for item in value]
+    return value
+
+
 def _start(scene, options):
     return subprocess.Popen(
         [sys.executable, __file__, scene, json.dumps(options)],
@@ -155,7 +220,8 @@ def _receive(process):
         raise WorkerError(f"a worker process ended (exit status {code}); see its error output above")
     header = json.loads(line)
     if "error" in header:
-        raise WorkerError(f"a worker failed on seed {header.get('seed')}:\n{header['error']}")
+        where = f" on seed {header['seed']}" if "seed" in header else ""
+        raise WorkerError(f"a worker failed{where}:\n{header['error']}")
     data = _read_exactly(process, header["bytes"])
     with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
         episode = {key: arrays[key] for key in arrays.files}
@@ -185,42 +251,87 @@ def _read_exactly(process, size):
 
 def _serve(scene, options):
     """The worker's loop: seeds in, episodes out, until stdin closes."""
-    import importlib
     import traceback
-    import types
 
-    # The protocol owns the real stdout; anything a library prints goes to stderr.
-    channel = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    # Import the scene without running the package `__init__` files above it.
-    root = pathlib.Path(__file__).resolve().parents[3]
-    sys.path[0] = str(root)  # not this file's folder
-    for package in ("ghvae_keras", "ghvae_keras.data", "ghvae_keras.data.sim"):
-        module = types.ModuleType(package)
-        module.__path__ = [str(root.joinpath(*package.split(".")))]
-        sys.modules[package] = module
-    import numpy as np
-
+    channel = _claim_stdout()
     make_episode = None
     for line in sys.stdin:
         seed = json.loads(line)["seed"]
         try:
             if make_episode is None:
-                make_episode = importlib.import_module(f"ghvae_keras.data.sim.{scene}").make_episode
+                make_episode = _import_scene(scene).make_episode
             start = time.perf_counter()
             episode = make_episode(seed, **options)
             seconds = time.perf_counter() - start
-            buffer = io.BytesIO()
-            np.savez(buffer, **{key: np.asarray(value) for key, value in episode.items()})
         except Exception:
-            channel.write(json.dumps({"seed": seed, "error": traceback.format_exc()}).encode() + b"\n")
-            channel.flush()
+            _write_error(channel, {"seed": seed}, traceback.format_exc())
             return
-        data = buffer.getvalue()
-        channel.write(json.dumps({"seed": seed, "seconds": seconds, "bytes": len(data)}).encode() + b"\n")
-        channel.write(data)
-        channel.flush()
+        _write_arrays(channel, {"seed": seed, "seconds": seconds}, episode)
+
+
+def _serve_object(scene, factory, options):
+    """The loop of a `SimulatorProcess`: method calls in, arrays out. A
+    failed call is reported and the object kept, as a local call would."""
+    import traceback
+
+    channel = _claim_stdout()
+    simulator = None
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            if simulator is None:
+                simulator = getattr(_import_scene(scene), factory)(**options)
+            start = time.perf_counter()
+            result = getattr(simulator, request["method"])(**request["kwargs"])
+            seconds = time.perf_counter() - start
+        except Exception:
+            _write_error(channel, {}, traceback.format_exc())
+            continue
+        _write_arrays(channel, {"seconds": seconds}, result)
+
+
+def _claim_stdout():
+    """The protocol owns the real stdout; anything a library prints goes to stderr."""
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    return channel
+
+
+def _import_scene(scene):
+    """Imports a scene module without running the package `__init__` files
+    above it (they import TensorFlow)."""
+    import importlib
+    import types
+
+    root = pathlib.Path(__file__).resolve().parents[3]
+    if sys.path[0] != str(root):
+        sys.path[0] = str(root)  # not this file's folder
+    for package in ("ghvae_keras", "ghvae_keras.data", "ghvae_keras.data.sim"):
+        if package not in sys.modules:
+            module = types.ModuleType(package)
+            module.__path__ = [str(root.joinpath(*package.split(".")))]
+            sys.modules[package] = module
+    return importlib.import_module(f"ghvae_keras.data.sim.{scene}")
+
+
+def _write_error(channel, header, error):
+    channel.write(json.dumps({**header, "error": error}).encode() + b"\n")
+    channel.flush()
+
+
+def _write_arrays(channel, header, arrays):
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **{key: np.asarray(value) for key, value in arrays.items()})
+    data = buffer.getvalue()
+    channel.write(json.dumps({**header, "bytes": len(data)}).encode() + b"\n")
+    channel.write(data)
+    channel.flush()
 
 
 if __name__ == "__main__":
-    _serve(sys.argv[1], json.loads(sys.argv[2]))
+    if sys.argv[1] == "--object":
+        _serve_object(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]))
+    else:
+        _serve(sys.argv[1], json.loads(sys.argv[2]))

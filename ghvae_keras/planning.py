@@ -1,0 +1,300 @@
+"""Planning robot actions with a video model: the cross-entropy method (CEM)
+over action sequences, replanned every few steps (model-predictive control).
+
+`CEMPlanner` scores candidate action sequences by rolling all of them out
+at once through an action-conditioned `GHVAE` and comparing the predicted
+frames with a goal image; `MPCController` keeps the recent frames and
+actions of a running episode and replans as it goes.
+
+Reference: Finn and Levine, "Deep Visual Foresight for Planning Robot
+Motion", ICRA 2017; Wu et al., "Greedy Hierarchical Variational
+Autoencoders for Large-Scale Video Prediction", CVPR 2021, §5.3.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+from keras import ops
+
+from ghvae_keras.model import GHVAE
+
+__all__ = ["COSTS", "CEMPlanner", "MPCController", "Plan"]
+
+COSTS = ("pixels", "features")
+
+
+@dataclasses.dataclass
+class Plan:
+    """What `CEMPlanner.plan` found.
+
+    Attributes:
+        actions: the best action sequence, `[horizon, A]`.
+        cost: its cost.
+        mean_costs: the mean cost of the candidates of each iteration (it
+            falls as the sampling distribution closes in).
+    """
+
+    actions: np.ndarray
+    cost: float
+    mean_costs: list
+
+
+class CEMPlanner:
+    """Cross-entropy-method planning over action sequences with a GHVAE.
+
+    Each iteration draws `candidates` action sequences from a Gaussian per
+    step and action dimension (clipped to the bounds), predicts the frames
+    each leads to in one batched rollout, scores them against the goal
+    image, and refits the Gaussian to the `elite_fraction` lowest costs.
+
+    The cost of a candidate is summed over its predicted frames, so sooner
+    is better than later:
+    - `"pixels"`: mean squared difference of the frames from the goal image;
+    - `"features"`: the same in the model's own encoder features, at every
+      active level, each level normalised by the goal's feature variance.
+      The encoders were trained to keep what the decoders need to redraw a
+      scene, so the distance weighs objects by more than their pixel count.
+
+    Rollouts use the latent means of the prior (`sampling="mode"`): every
+    candidate is judged on the same, deterministic prediction.
+
+    Args:
+        model: an action-conditioned `GHVAE` (its weights are copied; the
+            model itself is not changed).
+        horizon: planned steps (default: the model's `horizon`).
+        candidates: action sequences per iteration, rolled out as one batch.
+        iterations: CEM iterations per plan.
+        elite_fraction: the share of candidates the Gaussian is refitted to.
+        action_low, action_high: bounds of each action dimension (scalars or
+            `[A]`); a dimension with equal bounds is held at that value.
+        initial_std: the Gaussian's starting spread (default: half the
+            range of each dimension).
+        cost: `"pixels"` or `"features"`.
+        seed: seed of the candidates' sampling.
+
+    Example:
+        >>> model = ghvae_keras.from_pretrained("bair-4mod")
+        >>> planner = CEMPlanner(model, candidates=64, cost="features")
+        >>> plan = planner.plan(context_frames, past_actions, goal_image)
+        >>> plan.actions.shape                      # (10, 4)
+    """
+
+    def __init__(self, model, *, horizon=None, candidates=64, iterations=3, elite_fraction=0.1,
+                 action_low=-1.0, action_high=1.0, initial_std=None, cost="features", seed=None):
+        if not isinstance(model, GHVAE):
+            raise TypeError(f"model must be a GHVAE, got {type(model).__name__}")
+        if model.action_dim is None:
+            raise ValueError("planning needs an action-conditioned model (its action_dim is None)")
+        if cost not in COSTS:
+            raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+        horizon = model.horizon if horizon is None else horizon
+        for name, value, least in [("horizon", horizon, 1), ("candidates", candidates, 2),
+                                   ("iterations", iterations, 1)]:
+            if not isinstance(value, (int, np.integer)) or value < least:
+                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+        if not 0 < elite_fraction <= 1:
+            raise ValueError(f"elite_fraction must be in (0, 1], got {elite_fraction}")
+        action_dim = model.action_dim
+        self.action_low = np.broadcast_to(np.asarray(action_low, np.float32), (action_dim,)).copy()
+        self.action_high = np.broadcast_to(np.asarray(action_high, np.float32), (action_dim,)).copy()
+        if np.any(self.action_low > self.action_high):
+            raise ValueError(f"action_low {self.action_low} exceeds action_high {self.action_high}")
+        spread = (self.action_high - self.action_low) / 2
+        self.initial_std = (spread if initial_std is None else
+                            np.broadcast_to(np.asarray(initial_std, np.float32), (action_dim,)).copy())
+        self.horizon = int(horizon)
+        self.candidates = int(candidates)
+        self.iterations = int(iterations)
+        self.elite_fraction = elite_fraction
+        self.num_elites = max(2, int(round(elite_fraction * candidates)))
+        self.cost = cost
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        # A deterministic copy: the prior's means, the same weights.
+        self.model = GHVAE.from_config({**model.get_config(), "sampling": "mode"})
+        self.model.set_weights(model.get_weights())
+        self._score = _compile(self._costs)
+
+    @property
+    def context_length(self):
+        return self.model.context_length
+
+    def plan(self, context_frames, past_actions, goal_image, initial_mean=None):
+        """Plans `horizon` actions from the current context towards a goal.
+
+        Args:
+            context_frames: the last C observed frames, `[C, H, W, 3]` floats
+                in [0, 1] (C = the model's `context_length`).
+            past_actions: the C - 1 actions taken between them, `[C-1, A]`.
+            goal_image: `[H, W, 3]` floats in [0, 1].
+            initial_mean: a starting mean `[horizon, A]` (the previous plan,
+                shifted); zeros clipped to the bounds by default.
+
+        Returns:
+            A `Plan`.
+        """
+        context_frames, past_actions, goal_image = self._check(context_frames, past_actions,
+                                                               goal_image)
+        action_dim = self.model.action_dim
+        shape = (self.horizon, action_dim)
+        if initial_mean is None:
+            mean = np.clip(np.zeros(shape, np.float32), self.action_low, self.action_high)
+        else:
+            mean = np.asarray(initial_mean, np.float32)
+            if mean.shape != shape:
+                raise ValueError(f"initial_mean must have shape {list(shape)}, got {list(mean.shape)}")
+        std = np.broadcast_to(self.initial_std, shape).astype(np.float32)
+        context = np.repeat(context_frames[None], self.candidates, axis=0)
+        past = np.repeat(past_actions[None], self.candidates, axis=0)
+        goal = goal_image[None]
+        best_actions, best_cost, mean_costs = mean, np.inf, []
+        for _ in range(self.iterations):
+            noise = self.rng.standard_normal((self.candidates,) + shape).astype(np.float32)
+            samples = np.clip(mean + std * noise, self.action_low, self.action_high)
+            samples[0] = np.clip(mean, self.action_low, self.action_high)  # the mean competes too
+            actions = np.concatenate([past, samples], axis=1)
+            costs = ops.convert_to_numpy(self._score(context, actions, goal)).astype(np.float64)
+            costs[~np.isfinite(costs)] = np.inf
+            order = np.argsort(costs)
+            mean_costs.append(float(np.mean(costs[np.isfinite(costs)])) if np.isfinite(costs).any()
+                              else float("inf"))
+            if costs[order[0]] < best_cost:
+                best_cost, best_actions = float(costs[order[0]]), samples[order[0]].copy()
+            elites = samples[order[: self.num_elites]]
+            mean, std = elites.mean(axis=0), elites.std(axis=0)
+        return Plan(actions=best_actions, cost=best_cost, mean_costs=mean_costs)
+
+    def _costs(self, context, actions, goal):
+        model = self.model
+        predicted = model.rollout(context, actions, horizon=self.horizon)  # [N, T, H, W, 3]
+        frames = ops.reshape(predicted, (-1,) + model.level_shape(0))
+        per_frame = 0.0
+        if self.cost == "pixels":
+            per_frame = ops.mean(ops.square(frames - goal), axis=(1, 2, 3))
+        else:
+            goal_features = model.encode_features(goal)
+            for features, target in zip(model.encode_features(frames), goal_features):
+                scale = ops.var(target) + 1e-6
+                per_frame = per_frame + ops.mean(ops.square(features - target), axis=(1, 2, 3)) / scale
+            per_frame = per_frame / len(goal_features)
+        return ops.sum(ops.reshape(per_frame, (-1, self.horizon)), axis=1)
+
+    def _check(self, context_frames, past_actions, goal_image):
+        model = self.model
+        frame_shape = model.level_shape(0)
+        context_frames = np.asarray(context_frames, np.float32)
+        past_actions = np.asarray(past_actions, np.float32).reshape(-1, model.action_dim)
+        goal_image = np.asarray(goal_image, np.float32)
+        expected = (self.context_length,) + frame_shape
+        if context_frames.shape != expected:
+            raise ValueError(f"context_frames must have shape {list(expected)}, "
+                             f"got {list(context_frames.shape)}")
+        if past_actions.shape[0] != self.context_length - 1:
+            raise ValueError(f"past_actions must hold the {self.context_length - 1} actions "
+                             f"between the context frames, got {past_actions.shape[0]}")
+        if goal_image.shape != frame_shape:
+            raise ValueError(f"goal_image must have shape {list(frame_shape)}, "
+                             f"got {list(goal_image.shape)}")
+        for name, value in [("context_frames", context_frames), ("goal_image", goal_image)]:
+            if not np.isfinite(value).all() or value.min() < 0 or value.max() > 1:
+                raise ValueError(f"{name} must be finite and in [0, 1] (divide uint8 frames by 255)")
+        if not np.isfinite(past_actions).all():
+            raise ValueError("past_actions contain NaN or inf")
+        return context_frames, past_actions, goal_image
+
+
+class MPCController:
+    """Model-predictive control with a `CEMPlanner`: plan, take the first
+    `replan_every` actions, then plan again from the frames they led to.
+
+    Each new plan starts from the rest of the previous one. Before the
+    episode has C frames, the context is padded with copies of the first
+    frame and zero actions (a robot that has not moved yet).
+
+    Args:
+        planner: a `CEMPlanner`.
+        replan_every: actions taken from each plan.
+
+    Example:
+        >>> controller = MPCController(planner, replan_every=3)
+        >>> controller.reset(first_frame, goal_image)
+        >>> for _ in range(steps):
+        ...     frame = robot.step(controller.act())
+        ...     controller.observe(frame)
+    """
+
+    def __init__(self, planner, replan_every=3):
+        if not isinstance(replan_every, (int, np.integer)) or not 1 <= replan_every <= planner.horizon:
+            raise ValueError(f"replan_every must be an integer in 1..{planner.horizon} "
+                             f"(the planning horizon), got {replan_every!r}")
+        self.planner = planner
+        self.replan_every = int(replan_every)
+        self.plans = 0
+        self._goal = None
+
+    def reset(self, first_frame, goal_image):
+        """Starts an episode from its first frame (uint8 or [0, 1] floats)."""
+        first = _as_unit_float(first_frame)
+        self._goal = _as_unit_float(goal_image)
+        context = self.planner.context_length
+        self._frames = [first] * context
+        self._actions = [self._rest_action()] * (context - 1)
+        self._queue = []
+        self._plan = None
+        self.plans = 0
+
+    def act(self):
+        """The next action, `[A]`; replans when the last plan's turn is over."""
+        if self._goal is None:
+            raise RuntimeError("call reset(first_frame, goal_image) before act()")
+        if not self._queue:
+            context = self.planner.context_length
+            initial_mean = None
+            if self._plan is not None:  # the unused rest of the last plan, then rest
+                rest = self._plan[self.replan_every:]
+                pad = np.repeat(self._rest_action()[None], self.replan_every, axis=0)
+                initial_mean = np.concatenate([rest, pad], axis=0)
+            plan = self.planner.plan(np.stack(self._frames[-context:]),
+                                     np.stack(self._actions[-(context - 1):]) if context > 1
+                                     else np.zeros((0, self.planner.model.action_dim)),
+                                     self._goal, initial_mean=initial_mean)
+            self._plan = plan.actions
+            self._queue = list(plan.actions[: self.replan_every])
+            self.plans += 1
+        action = self._queue.pop(0)
+        self._actions.append(action)
+        return action
+
+    def observe(self, frame):
+        """Records the frame the last action led to."""
+        self._frames.append(_as_unit_float(frame))
+        context = self.planner.context_length
+        del self._frames[:-context]
+        del self._actions[:-max(context - 1, 1)]
+
+    def _rest_action(self):
+        planner = self.planner
+        return np.clip(np.zeros(planner.model.action_dim, np.float32), planner.action_low,
+                       planner.action_high)
+
+
+def _as_unit_float(frame):
+    frame = np.asarray(frame)
+    if frame.dtype == np.uint8:
+        return frame.astype(np.float32) / 255.0
+    return frame.astype(np.float32)
+
+
+def _compile(function):
+    """The backend's graph compiler around `function` (eager elsewhere)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, reduce_retracing=True)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(function)
+    return function

@@ -1,0 +1,166 @@
+"""Success rate of visual MPC on simulated pushing: bair-4mod, the same
+weights truncated to 1 module, and random actions.
+
+    python tools/bench_planning.py                          # 20 episodes, stored in the preset
+    python tools/bench_planning.py --episodes 4 --no-store --gif runs/planning.gif
+    python tools/bench_planning.py --methods 4_modules --cost pixels --no-store
+
+Each episode is the Meta-World push scene of `ghvae_sim_push` from a fixed
+seed (`--seed`, then the next ones; the default seeds are those of the
+dataset's test split, which no preset trained on). The goal image is
+rendered by the simulator: the same scene with the puck on the goal and the
+hand just behind it. The planner (`ghvae_keras.planning`, CEM with
+model-predictive control) sees only frames and the goal image; an episode
+ends at Meta-World's `info["success"]` (the puck within 5 cm of the goal,
+as Meta-World's own evaluation stops at success) or after `--steps` actions.
+
+The simulator runs in a worker process (`workers.SimulatorProcess`):
+MuJoCo's software OpenGL and TensorFlow cannot share one process.
+
+Prints one JSON line: `episodes`, `success` and `seconds_per_episode` per
+method, with the mean final puck-goal distance and the settings; unless
+`--no-store`, it is also written under `planning` in the preset's
+metadata.json and card.
+"""
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+METHODS = ("4_modules", "1_module", "random")
+TEST_SEED = 1 << 30  # the first test episode of the stand-ins
+GRIPPER = -1.0  # held open: pushing needs no grasp, and CEM searches three dimensions, not four
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown or not methods:
+        sys.exit(f"bench_planning: unknown methods {unknown}; choose from {', '.join(METHODS)}")
+    from ghvae_keras import planning, video_io, zoo
+    from ghvae_keras.data.sim import workers
+
+    preset_dir = zoo.resolve_preset(args.preset)
+    model = zoo.from_pretrained(str(preset_dir))
+    if model.action_dim != 4:
+        sys.exit(f"bench_planning: {args.preset} takes {model.action_dim}-d actions; "
+                 "the push task's are 4-d (dx, dy, dz, gripper)")
+    low = np.array([-1, -1, -1, GRIPPER], np.float32)
+    high = np.array([1, 1, 1, GRIPPER], np.float32)
+    seeds = list(range(args.seed, args.seed + args.episodes))
+    settings = {
+        "preset": args.preset, "seeds": [seeds[0], seeds[-1]], "max_steps": args.steps,
+        "candidates": args.candidates, "iterations": args.iterations,
+        "elite_fraction": args.elite_fraction, "horizon": args.horizon or model.horizon,
+        "replan_every": args.replan_every, "cost": args.cost, "action_low": low.tolist(),
+        "action_high": high.tolist(),
+    }
+    results = {}
+    with workers.SimulatorProcess("push_scene", "PushTask") as task:
+        for method in methods:
+            controller = None
+            if method != "random":
+                modules = 1 if method == "1_module" else model.num_modules
+                planner = planning.CEMPlanner(
+                    model.truncated(modules), horizon=args.horizon, candidates=args.candidates,
+                    iterations=args.iterations, elite_fraction=args.elite_fraction,
+                    action_low=low, action_high=high, cost=args.cost, seed=args.seed)
+                controller = planning.MPCController(planner, replan_every=args.replan_every)
+            episodes = []
+            for index, seed in enumerate(seeds):
+                gif = args.gif and index == 0
+                episode = _run_episode(task, seed, controller, low, high, args.steps, record=gif)
+                episodes.append(episode)
+                if gif:
+                    path = Path(args.gif)
+                    path = path.with_name(f"{path.stem}_{method}{path.suffix}")
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    video_io.write_gif(path, episode.pop("video"))
+                successes = sum(e["success"] for e in episodes)
+                print(f"{method}: episode {index + 1}/{len(seeds)} (seed {seed}) "
+                      f"{'success' if episode['success'] else 'failure'} after {episode['steps']} steps, "
+                      f"puck {episode['distance']:.3f} m from the goal, {episode['seconds']:.0f} s; "
+                      f"{successes}/{index + 1} so far", file=sys.stderr, flush=True)
+            results[method] = episodes
+
+    report = {
+        "episodes": len(seeds),
+        "success": {m: round(float(np.mean([e["success"] for e in results[m]])), 4) for m in methods},
+        "seconds_per_episode": {m: round(float(np.mean([e["seconds"] for e in results[m]])), 2)
+                                for m in methods},
+        "final_distance_m": {m: round(float(np.mean([e["distance"] for e in results[m]])), 4)
+                             for m in methods},
+        "start_distance_m": round(float(np.mean([e["start_distance"] for e in results[methods[0]]])), 4),
+        "settings": settings,
+        "command": "python tools/bench_planning.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
+    }
+    print(json.dumps(report), flush=True)
+    if not args.no_store:
+        metadata = zoo.read_metadata(preset_dir)
+        metadata["planning"] = report
+        zoo.write_card(preset_dir, metadata)
+        print(f"stored under 'planning' in {preset_dir / zoo.METADATA_FILE}", file=sys.stderr)
+
+
+def _run_episode(task, seed, controller, low, high, max_steps, record=False):
+    """One episode; success as soon as Meta-World reports it."""
+    started = time.perf_counter()
+    state = task.call("reset", seed=seed)
+    start_distance = float(np.linalg.norm(state["object_pos"] - state["goal_pos"]))
+    goal = state["goal_image"]
+    video = [np.concatenate([state["frame"], goal], axis=1)] if record else None
+    if controller is not None:
+        controller.reset(state["frame"], goal)
+    rng = np.random.default_rng(seed)
+    success, steps = False, 0
+    while steps < max_steps and not success:
+        if controller is None:
+            action = rng.uniform(low, high).astype(np.float32)
+        else:
+            action = controller.act()
+        state = task.call("step", action=action)
+        steps += 1
+        success = bool(state["success"])
+        if controller is not None:
+            controller.observe(state["frame"])
+        if record:
+            video.append(np.concatenate([state["frame"], goal], axis=1))
+    episode = {
+        "seed": seed, "success": success, "steps": steps,
+        "distance": float(np.linalg.norm(state["object_pos"] - state["goal_pos"])),
+        "start_distance": start_distance, "seconds": time.perf_counter() - started,
+    }
+    if record:
+        episode["video"] = np.stack(video)
+    return episode
+
+
+def _parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=20, help="episodes per method")
+    parser.add_argument("--seed", type=int, default=TEST_SEED, help="the first episode's scene seed")
+    parser.add_argument("--steps", type=int, default=40, help="actions per episode at most")
+    parser.add_argument("--preset", default="bair-4mod", help="preset name or folder")
+    parser.add_argument("--methods", default=",".join(METHODS),
+                        help=f"comma-separated, from {', '.join(METHODS)}")
+    parser.add_argument("--candidates", type=int, default=64, help="action sequences per CEM iteration")
+    parser.add_argument("--iterations", type=int, default=3, help="CEM iterations per plan")
+    parser.add_argument("--elite-fraction", type=float, default=0.1)
+    parser.add_argument("--horizon", type=int, default=None, help="planned steps (default: the model's)")
+    parser.add_argument("--replan-every", type=int, default=3, help="actions taken from each plan")
+    parser.add_argument("--cost", default="features", choices=("pixels", "features"))
+    parser.add_argument("--gif", default=None,
+                        help="write each method's first episode (frame | goal) to PATH_<method>.gif")
+    parser.add_argument("--no-store", action="store_true", help="print only; leave the preset alone")
+    return parser
+
+
+if __name__ == "__main__":
+    main()
