@@ -47,6 +47,11 @@ class CEMPlanner:
     step and action dimension (clipped to the bounds), predicts the frames
     each leads to in one batched rollout, scores them against the goal
     image, and refits the Gaussian to the `elite_fraction` lowest costs.
+    Two refinements of iCEM (Pinneri et al., CoRL 2020) make the most of few
+    rollouts: the noise is coloured (`noise_exponent` 2: smooth sequences
+    that hold a direction for a while, as a robot's pushes do, instead of
+    jittering each step), and the elites of one iteration compete in the
+    next (the rollouts are deterministic, so their costs stand).
 
     The cost of a candidate is summed over its predicted frames, so sooner
     is better than later:
@@ -71,6 +76,7 @@ class CEMPlanner:
         initial_std: the Gaussian's starting spread (default: half the
             range of each dimension).
         cost: `"pixels"` or `"features"`.
+        noise_exponent: β of the noise's 1/f^β spectrum over time (0: white).
         seed: seed of the candidates' sampling.
 
     Example:
@@ -81,7 +87,8 @@ class CEMPlanner:
     """
 
     def __init__(self, model, *, horizon=None, candidates=64, iterations=3, elite_fraction=0.1,
-                 action_low=-1.0, action_high=1.0, initial_std=None, cost="features", seed=None):
+                 action_low=-1.0, action_high=1.0, initial_std=None, cost="features",
+                 noise_exponent=2.0, seed=None):
         if not isinstance(model, GHVAE):
             raise TypeError(f"model must be a GHVAE, got {type(model).__name__}")
         if model.action_dim is None:
@@ -95,6 +102,8 @@ class CEMPlanner:
                 raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         if not 0 < elite_fraction <= 1:
             raise ValueError(f"elite_fraction must be in (0, 1], got {elite_fraction}")
+        if not noise_exponent >= 0:
+            raise ValueError(f"noise_exponent must be >= 0, got {noise_exponent}")
         action_dim = model.action_dim
         self.action_low = np.broadcast_to(np.asarray(action_low, np.float32), (action_dim,)).copy()
         self.action_high = np.broadcast_to(np.asarray(action_high, np.float32), (action_dim,)).copy()
@@ -109,6 +118,7 @@ class CEMPlanner:
         self.elite_fraction = elite_fraction
         self.num_elites = max(2, int(round(elite_fraction * candidates)))
         self.cost = cost
+        self.noise_exponent = float(noise_exponent)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         # A deterministic copy: the prior's means, the same weights.
@@ -148,21 +158,24 @@ class CEMPlanner:
         context = np.repeat(context_frames[None], self.candidates, axis=0)
         past = np.repeat(past_actions[None], self.candidates, axis=0)
         goal = goal_image[None]
-        best_actions, best_cost, mean_costs = mean, np.inf, []
+        elites = np.zeros((0,) + shape, np.float32)
+        elite_costs = np.zeros(0)
+        mean_costs = []
         for _ in range(self.iterations):
-            noise = self.rng.standard_normal((self.candidates,) + shape).astype(np.float32)
+            noise = _coloured_noise(self.rng, self.noise_exponent, (self.candidates,) + shape)
             samples = np.clip(mean + std * noise, self.action_low, self.action_high)
             samples[0] = np.clip(mean, self.action_low, self.action_high)  # the mean competes too
             actions = np.concatenate([past, samples], axis=1)
             costs = ops.convert_to_numpy(self._score(context, actions, goal)).astype(np.float64)
             costs[~np.isfinite(costs)] = np.inf
-            order = np.argsort(costs)
-            mean_costs.append(float(np.mean(costs[np.isfinite(costs)])) if np.isfinite(costs).any()
-                              else float("inf"))
-            if costs[order[0]] < best_cost:
-                best_cost, best_actions = float(costs[order[0]]), samples[order[0]].copy()
-            elites = samples[order[: self.num_elites]]
+            finite = costs[np.isfinite(costs)]
+            mean_costs.append(float(finite.mean()) if finite.size else float("inf"))
+            pool = np.concatenate([elites, samples])
+            pool_costs = np.concatenate([elite_costs, costs])
+            order = np.argsort(pool_costs, kind="stable")[: self.num_elites]
+            elites, elite_costs = pool[order], pool_costs[order]
             mean, std = elites.mean(axis=0), elites.std(axis=0)
+        best_actions, best_cost = elites[0], float(elite_costs[0])
         return Plan(actions=best_actions, cost=best_cost, mean_costs=mean_costs)
 
     def _costs(self, context, actions, goal):
@@ -277,6 +290,22 @@ class MPCController:
         planner = self.planner
         return np.clip(np.zeros(planner.model.action_dim, np.float32), planner.action_low,
                        planner.action_high)
+
+
+def _coloured_noise(rng, exponent, shape):
+    """Standard normal noise `[N, T, A]` with a 1/f^exponent power spectrum
+    along T (iCEM's coloured noise; exponent 0 is white noise)."""
+    count, steps, dims = shape
+    if exponent == 0 or steps < 2:
+        return rng.standard_normal(shape).astype(np.float32)
+    frequencies = np.fft.rfftfreq(steps)
+    frequencies[0] = frequencies[1]  # the constant part weighs as the slowest wave
+    amplitude = frequencies ** (-exponent / 2)
+    spectrum = amplitude * (rng.standard_normal((count, dims, len(frequencies)))
+                            + 1j * rng.standard_normal((count, dims, len(frequencies))))
+    noise = np.fft.irfft(spectrum, n=steps, axis=-1)
+    noise /= noise.std()
+    return np.transpose(noise, (0, 2, 1)).astype(np.float32)
 
 
 def _as_unit_float(frame):

@@ -573,6 +573,7 @@ def render_card(metadata):
             "",
         ]
     lines += _metrics_section(metadata)
+    lines += _planning_section(metadata.get("planning"))
     lines += [
         "## Limitations",
         "",
@@ -679,6 +680,37 @@ def _horizon_sentence(block):
                                                          if better else "")
                 + f"; frame 1: {ours[0]:.2f} vs {floor[0]:.2f} dB, frame {len(ours)}: "
                 f"{ours[-1]:.2f} vs {floor[-1]:.2f} dB."]
+
+
+_PLANNING_LABELS = {"4_modules": "GHVAE, 4 modules", "1_module": "GHVAE, 1 module (truncated)",
+                    "random": "random actions"}
+
+
+def _planning_section(report):
+    """The card's planning table, from what `tools/bench_planning.py` stores."""
+    if not report:
+        return []
+    settings = report["settings"]
+    lines = [
+        "## Planning",
+        "",
+        f"Visual MPC on the simulated push task (`ghvae_sim_push` scenes, Meta-World's Sawyer, "
+        f"{report['episodes']} episodes from fixed test seeds; the puck starts "
+        f"{report['start_distance_m'] * 100:.0f} cm from the goal on average). The planner sees "
+        f"frames and a goal image rendered by the simulator; CEM with {settings['candidates']} "
+        f"candidates × {settings['iterations']} iterations over {settings['horizon']} steps, "
+        f"{settings['cost']} cost, replanning every {settings['replan_every']} steps, at most "
+        f"{settings['max_steps']} steps. Success is Meta-World's `info[\"success\"]` (the puck "
+        "within 5 cm of the goal).",
+        "",
+        "| policy | success ↑ | final puck–goal distance | seconds per episode |",
+        "|---|---|---|---|",
+    ]
+    for method, rate in report["success"].items():
+        lines.append(f"| {_PLANNING_LABELS.get(method, method)} | {rate:.0%} | "
+                     f"{report['final_distance_m'][method] * 100:.1f} cm | "
+                     f"{report['seconds_per_episode'][method]:.1f} |")
+    return lines + ["", "Measured with:", "", "```bash", report["command"], "```", ""]
 
 
 _BLOCK_TITLES = {"stand_in_test": "Simulated stand-in, test split", "test": "Test split"}
@@ -938,7 +970,8 @@ def render_zoo_card(models, reference):
     lines += ["", *_zoo_summary(models), "## Metrics per number of modules", ""]
     for name, metadata in models.items():
         section = _metrics_section(metadata)[2:]
-        lines += [f"### {name}", "", *section]
+        planning = _planning_section(metadata.get("planning"))
+        lines += [f"### {name}", "", *section, *(["#" + planning[0], *planning[1:]] if planning else [])]
     lines += [
         "## Published reference numbers",
         "",

@@ -82,7 +82,7 @@ def main(argv=None):
                     path = Path(args.gif)
                     path = path.with_name(f"{path.stem}_{method}{path.suffix}")
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    video_io.write_gif(path, episode.pop("video"))
+                    video_io.write_gif(path, episode.pop("video") / 255.0)
                 successes = sum(e["success"] for e in episodes)
                 print(f"{method}: episode {index + 1}/{len(seeds)} (seed {seed}) "
                       f"{'success' if episode['success'] else 'failure'} after {episode['steps']} steps, "

@@ -167,7 +167,7 @@ class SimulatorProcess:
         try:
             self.process.stdin.write(request)
             self.process.stdin.flush()
-        except BrokenPipeError:
+        except (BrokenPipeError, ValueError):  # ValueError: closed by close()
             raise WorkerError(f"the simulator process ended (exit status {self.process.wait()}); "
                               "see its error output above") from None
         _, arrays = _receive(self.process)

@@ -1,0 +1,216 @@
+"""Planning: the CEM planner's search, its costs through real rollouts, the
+MPC controller's bookkeeping, and the push task driven from another process."""
+
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from tiny_data import perturb_zero_init
+
+from ghvae_keras import GHVAE, planning
+from ghvae_keras.data.sim import workers
+
+ROOT = pathlib.Path(__file__).parents[1]
+
+
+@pytest.fixture
+def model(tiny_config):
+    model = GHVAE(**{**tiny_config, "horizon": 3})
+    perturb_zero_init(model)
+    return model
+
+
+def frames(count, size=16, seed=0):
+    return np.random.default_rng(seed).uniform(0, 1, (count, size, size, 3)).astype(np.float32)
+
+
+def quadratic_score(target):
+    """A stand-in for the rollout cost with a known best: the squared
+    distance of the planned actions (after the C - 1 past ones) to `target`."""
+    def score(context, actions, goal):
+        return ((actions[:, context.shape[1] - 1:] - target) ** 2).sum(axis=(1, 2))
+    return score
+
+
+def test_cem_finds_the_best_action_sequence_within_the_bounds(model):
+    planner = planning.CEMPlanner(model, candidates=64, iterations=6, action_low=[-1, -1, 0.5],
+                                  action_high=[1, 1, 0.5], seed=0)
+    target = np.array([[0.6, -0.3, 0.0], [-0.2, 0.9, 0.0], [0.4, 0.4, 0.0]], np.float32)
+    planner._score = quadratic_score(target)
+    plan = planner.plan(frames(2), np.zeros((1, 3)), frames(1)[0])
+    assert plan.actions.shape == (3, 3)
+    np.testing.assert_allclose(plan.actions[:, :2], target[:, :2], atol=0.1)
+    np.testing.assert_array_equal(plan.actions[:, 2], 0.5)  # held where the bounds are equal
+    assert plan.mean_costs[-1] < plan.mean_costs[0] / 5
+    assert plan.cost == pytest.approx(float(quadratic_score(target)(
+        np.zeros((1, 2)), np.concatenate([np.zeros((1, 1, 3)), plan.actions[None]], 1), None)[0]))
+
+
+def test_a_target_outside_the_bounds_ends_on_the_bound(model):
+    planner = planning.CEMPlanner(model, candidates=64, iterations=5, action_low=-0.5,
+                                  action_high=0.5, seed=1)
+    planner._score = quadratic_score(np.full((3, 3), 2.0, np.float32))
+    plan = planner.plan(frames(2), np.zeros((1, 3)), frames(1)[0])
+    assert plan.actions.max() <= 0.5 and plan.actions.min() >= -0.5
+    assert np.abs(plan.actions - 0.5).mean() < 0.1
+
+
+@pytest.mark.parametrize("cost", planning.COSTS)
+def test_costs_are_summed_over_the_predicted_frames_of_each_candidate(model, cost):
+    planner = planning.CEMPlanner(model, candidates=4, iterations=1, cost=cost, seed=0)
+    context, goal = frames(2), frames(1, seed=1)[0]
+    actions = np.random.default_rng(3).uniform(-1, 1, (4, 4, 3)).astype(np.float32)
+    costs = np.asarray(planner._score(np.repeat(context[None], 4, 0), actions, goal[None]))
+    # The same candidates through the public, eager prediction (latent means).
+    deterministic = GHVAE.from_config({**model.get_config(), "sampling": "mode"})
+    deterministic.set_weights(model.get_weights())
+    video = deterministic.predict_video(np.repeat(context[None], 4, 0), actions)[:, 0]
+    if cost == "pixels":
+        expected = ((video - goal) ** 2).mean(axis=(2, 3, 4)).sum(axis=1)
+    else:
+        goal_features = [np.asarray(f) for f in deterministic.encode_features(goal[None])]
+        per_level = [
+            ((np.asarray(f).reshape((4, 3) + f.shape[1:]) - g) ** 2).mean(axis=(2, 3, 4)) / (g.var() + 1e-6)
+            for f, g in zip(deterministic.encode_features(video.reshape((-1, 16, 16, 3))), goal_features)
+        ]
+        expected = np.mean(per_level, axis=0).sum(axis=1)
+    np.testing.assert_allclose(costs, expected, rtol=1e-4)
+    assert np.ptp(costs) > 0, "the actions change the prediction"
+
+
+def test_the_planner_leaves_the_model_as_it_was(model):
+    before = [w.copy() for w in model.get_weights()]
+    planner = planning.CEMPlanner(model, candidates=4, iterations=1, seed=0)
+    planner.plan(frames(2), np.zeros((1, 3)), frames(1)[0])
+    assert model.sampling == "sample"
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+
+
+@pytest.mark.parametrize("exponent", [0.0, 2.0])
+def test_coloured_noise_is_standard_and_smoother_with_a_larger_exponent(exponent):
+    noise = planning._coloured_noise(np.random.default_rng(0), exponent, (512, 10, 3))
+    assert noise.shape == (512, 10, 3) and noise.dtype == np.float32
+    assert abs(noise.mean()) < 0.1 and abs(noise.std() - 1) < 0.05
+    lag_one = np.mean(noise[:, 1:] * noise[:, :-1])
+    assert (lag_one > 0.5) if exponent else (abs(lag_one) < 0.05)
+
+
+def test_bad_planner_arguments_are_refused(model, tiny_config):
+    with pytest.raises(ValueError, match="action-conditioned"):
+        planning.CEMPlanner(GHVAE(**{**tiny_config, "action_dim": None}))
+    with pytest.raises(ValueError, match="cost must be one of"):
+        planning.CEMPlanner(model, cost="reward")
+    with pytest.raises(ValueError, match="candidates must be an integer >= 2"):
+        planning.CEMPlanner(model, candidates=1)
+    with pytest.raises(ValueError, match="elite_fraction"):
+        planning.CEMPlanner(model, elite_fraction=0)
+    with pytest.raises(ValueError, match="noise_exponent"):
+        planning.CEMPlanner(model, noise_exponent=-1)
+    with pytest.raises(ValueError, match="exceeds action_high"):
+        planning.CEMPlanner(model, action_low=1, action_high=0)
+    with pytest.raises(TypeError, match="must be a GHVAE"):
+        planning.CEMPlanner("bair-4mod")
+    planner = planning.CEMPlanner(model, candidates=4, iterations=1)
+    with pytest.raises(ValueError, match=r"context_frames must have shape \[2, 16, 16, 3\]"):
+        planner.plan(frames(3), np.zeros((1, 3)), frames(1)[0])
+    with pytest.raises(ValueError, match="past_actions must hold the 1 actions"):
+        planner.plan(frames(2), np.zeros((2, 3)), frames(1)[0])
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        planner.plan(frames(2) * 255, np.zeros((1, 3)), frames(1)[0])
+    with pytest.raises(ValueError, match="goal_image must have shape"):
+        planner.plan(frames(2), np.zeros((1, 3)), frames(1))
+    with pytest.raises(ValueError, match="initial_mean must have shape"):
+        planner.plan(frames(2), np.zeros((1, 3)), frames(1)[0], initial_mean=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="replan_every"):
+        planning.MPCController(planner, replan_every=4)
+
+
+def test_mpc_replans_on_schedule_from_the_latest_frames_and_actions(model):
+    planner = planning.CEMPlanner(model, candidates=8, iterations=1, seed=0)
+    calls = []
+    plans = iter([np.full((3, 3), 0.1 * (k + 1), np.float32) for k in range(10)])
+
+    def plan(context, past, goal, initial_mean=None):
+        calls.append((context.copy(), past.copy(), initial_mean))
+        return planning.Plan(actions=next(plans), cost=0.0, mean_costs=[0.0])
+
+    planner.plan = plan
+    controller = planning.MPCController(planner, replan_every=2)
+    with pytest.raises(RuntimeError, match="reset"):
+        controller.act()
+    observed = (frames(6) * 255).astype(np.uint8)
+    controller.reset(observed[0], observed[5])
+    taken = []
+    for t in range(5):
+        taken.append(controller.act())
+        controller.observe(observed[t + 1])
+    assert controller.plans == 3  # steps 0, 2 and 4
+    np.testing.assert_allclose(taken, [[0.1] * 3, [0.1] * 3, [0.2] * 3, [0.2] * 3, [0.3] * 3], atol=1e-6)
+    first_context, first_past, first_mean = calls[0]
+    np.testing.assert_allclose(first_context, observed[[0, 0]] / 255.0)  # padded: a robot at rest
+    np.testing.assert_array_equal(first_past, np.zeros((1, 3)))
+    assert first_mean is None
+    context, past, initial_mean = calls[2]  # before the fifth action: frames 3, 4 and the action between
+    np.testing.assert_allclose(context, observed[[3, 4]] / 255.0)
+    np.testing.assert_allclose(past, [[0.2] * 3])
+    # The last plan's unused step, then the rest action.
+    np.testing.assert_allclose(initial_mean, [[0.2] * 3, [0.0] * 3, [0.0] * 3], atol=1e-6)
+
+
+def test_a_simulator_process_reports_a_failing_call_and_keeps_serving():
+    with workers.SimulatorProcess("push_scene", "NoSuchTask") as task:
+        with pytest.raises(workers.WorkerError, match="has no attribute 'NoSuchTask'"):
+            task.call("reset", seed=0)
+        with pytest.raises(workers.WorkerError, match="has no attribute 'NoSuchTask'"):
+            task.call("reset", seed=0)
+    with pytest.raises(workers.WorkerError, match="ended"):
+        task.call("reset", seed=0)
+
+
+@pytest.mark.slow
+def test_the_push_task_replays_the_datasets_episode_and_renders_a_distinct_goal():
+    seed = 3
+    (episode,) = workers.generate("push_scene", [seed])
+    with workers.SimulatorProcess("push_scene", "PushTask") as task:
+        start = task.call("reset", seed=seed)
+        # Rendering the goal image leaves the simulator as it was: the
+        # dataset's actions give the dataset's frames.
+        np.testing.assert_array_equal(start["frame"], episode["video"][0])
+        for t in range(5):
+            state = task.call("step", action=episode["actions"][t])
+            np.testing.assert_array_equal(state["frame"], episode["video"][t + 1])
+        np.testing.assert_allclose(state["goal_pos"], episode["goal_pos"])
+        assert state["success"] == (state["obj_to_target"] <= 0.05)
+        again = task.call("reset", seed=seed)
+    np.testing.assert_array_equal(again["goal_image"], start["goal_image"])
+    change = np.abs(start["goal_image"].astype(int) - start["frame"]).mean()
+    assert change > 1.0, "the goal image shows the puck and hand elsewhere"
+
+
+@pytest.mark.slow
+def test_bench_planning_stores_its_report_in_the_preset(tmp_path):
+    preset = tmp_path / "bair-4mod"
+    shutil.copytree(ROOT / "zoo" / "bair-4mod", preset)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "bench_planning.py"), "--preset", str(preset),
+         "--episodes", "2", "--steps", "2", "--candidates", "8", "--iterations", "1",
+         "--replan-every", "2", "--methods", "4_modules,random", "--gif", str(tmp_path / "run.gif")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["episodes"] == 2
+    assert set(report["success"]) == set(report["seconds_per_episode"]) == {"4_modules", "random"}
+    assert all(0 <= rate <= 1 for rate in report["success"].values())
+    assert report["seconds_per_episode"]["4_modules"] > report["seconds_per_episode"]["random"]
+    metadata = json.loads((preset / "metadata.json").read_text())
+    assert metadata["planning"] == report
+    assert "## Planning" in (preset / "README.md").read_text()
+    from ghvae_keras import zoo
+    zoo.verify_preset(preset)
+    assert (tmp_path / "run_4_modules.gif").is_file() and (tmp_path / "run_random.gif").is_file()
