@@ -21,6 +21,15 @@ Prints one JSON line: `episodes`, `success` and `seconds_per_episode` per
 method, with the mean final puck-goal distance and the settings; unless
 `--no-store`, it is also written under `planning` in the preset's
 metadata.json and card.
+
+The line also holds `action_response`, what a planner can get out of each
+model: on the first `--probe-episodes` scenes, 9 fixed action sequences
+(the hand pushed down and held in one of 8 directions, or still) are run in
+the simulator and predicted by the model from the first frame. `spread` is
+how much the predicted frames differ between the sequences, as a fraction
+of how much the real frames do (1 = the model moves the scene as much as
+the actions do; 0 = it ignores the actions); `psnr` is the open-loop PSNR
+of the predictions against the real frames, both over the planning horizon.
 """
 
 import argparse
@@ -40,6 +49,8 @@ GRIPPER = -1.0  # held open: pushing needs no grasp, and CEM searches three dime
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    if args.episodes < 1 or args.steps < 1:
+        sys.exit("bench_planning: --episodes and --steps must be at least 1")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = sorted(set(methods) - set(METHODS))
     if unknown or not methods:
@@ -62,7 +73,7 @@ def main(argv=None):
         "replan_every": args.replan_every, "cost": args.cost, "action_low": low.tolist(),
         "action_high": high.tolist(),
     }
-    results = {}
+    results, response = {}, {}
     with workers.SimulatorProcess("push_scene", "PushTask") as task:
         for method in methods:
             controller = None
@@ -73,6 +84,8 @@ def main(argv=None):
                     iterations=args.iterations, elite_fraction=args.elite_fraction,
                     action_low=low, action_high=high, cost=args.cost, seed=args.seed)
                 controller = planning.MPCController(planner, replan_every=args.replan_every)
+                response[method] = _action_response(task, planner.model, seeds[: args.probe_episodes],
+                                                    planner.horizon)
             episodes = []
             for index, seed in enumerate(seeds):
                 gif = args.gif and index == 0
@@ -97,6 +110,7 @@ def main(argv=None):
                                 for m in methods},
         "final_distance_m": {m: round(float(np.mean([e["distance"] for e in results[m]])), 4)
                              for m in methods},
+        "action_response": response,
         "start_distance_m": round(float(np.mean([e["start_distance"] for e in results[methods[0]]])), 4),
         "settings": settings,
         "command": "python tools/bench_planning.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
@@ -142,6 +156,32 @@ def _run_episode(task, seed, controller, low, high, max_steps, record=False):
     return episode
 
 
+def _action_response(task, model, seeds, horizon):
+    """`{"spread", "psnr"}` of `model` on fixed pushes (see the docstring above)."""
+    angles = np.arange(8) * np.pi / 4
+    moves = [(np.cos(a), np.sin(a)) for a in angles] + [(0.0, 0.0)]
+    sequences = np.array([[[dx, dy, -0.5, GRIPPER]] * horizon for dx, dy in moves], np.float32)
+    spreads, errors = [], []
+    for seed in seeds:
+        real = []
+        for actions in sequences:
+            start = task.call("reset", seed=seed)
+            real.append([task.call("step", action=action)["frame"] for action in actions])
+        real = np.asarray(real, np.float32) / 255.0
+        context = np.repeat((np.stack([start["frame"]] * model.context_length) / 255.0)[None],
+                            len(sequences), axis=0).astype(np.float32)
+        past = np.zeros((len(sequences), model.context_length - 1, model.action_dim), np.float32)
+        predicted = model.predict_video(context, np.concatenate([past, sequences], axis=1),
+                                        horizon=horizon)[:, 0]
+        spreads.append((predicted.std(axis=0).mean(), real.std(axis=0).mean()))
+        errors.append(((predicted - real) ** 2).mean())
+    if not seeds:
+        return {}
+    predicted_spread, real_spread = np.mean(spreads, axis=0)
+    return {"spread": round(float(predicted_spread / real_spread), 3),
+            "psnr": round(float(-10 * np.log10(np.mean(errors))), 2)}
+
+
 def _parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=20, help="episodes per method")
@@ -156,6 +196,8 @@ def _parser():
     parser.add_argument("--horizon", type=int, default=None, help="planned steps (default: the model's)")
     parser.add_argument("--replan-every", type=int, default=3, help="actions taken from each plan")
     parser.add_argument("--cost", default="features", choices=("pixels", "features"))
+    parser.add_argument("--probe-episodes", type=int, default=4,
+                        help="scenes of the action-response probe (0: skip it)")
     parser.add_argument("--gif", default=None,
                         help="write each method's first episode (frame | goal) to PATH_<method>.gif")
     parser.add_argument("--no-store", action="store_true", help="print only; leave the preset alone")
