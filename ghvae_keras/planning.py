@@ -77,6 +77,11 @@ class CEMPlanner:
             range of each dimension).
         cost: `"pixels"` or `"features"`.
         noise_exponent: β of the noise's 1/f^β spectrum over time (0: white).
+        rollout: predicts for the planner instead of the model: a function
+            of `(context_frames [N, C, H, W, 3], actions [N, C-1+horizon, A])`
+            returning frames `[N, horizon, H, W, 3]` in [0, 1]. A simulator
+            that returns the true futures makes a planner with a perfect
+            model, the upper bound of what the cost and search can do.
         seed: seed of the candidates' sampling.
 
     Example:
@@ -88,7 +93,7 @@ class CEMPlanner:
 
     def __init__(self, model, *, horizon=None, candidates=64, iterations=3, elite_fraction=0.1,
                  action_low=-1.0, action_high=1.0, initial_std=None, cost="features",
-                 noise_exponent=2.0, seed=None):
+                 noise_exponent=2.0, rollout=None, seed=None):
         if not isinstance(model, GHVAE):
             raise TypeError(f"model must be a GHVAE, got {type(model).__name__}")
         if model.action_dim is None:
@@ -124,7 +129,22 @@ class CEMPlanner:
         # A deterministic copy: the prior's means, the same weights.
         self.model = GHVAE.from_config({**model.get_config(), "sampling": "mode"})
         self.model.set_weights(model.get_weights())
-        self._score = _compile(self._costs)
+        self.rollout = rollout
+        if rollout is None:
+            self._score = _compile(lambda context, actions, goal: self._frame_costs(
+                self.model.rollout(context, actions, horizon=self.horizon), goal))
+        else:
+            frame_costs = _compile(self._frame_costs)
+
+            def score(context, actions, goal):
+                frames = np.asarray(rollout(context, actions), np.float32)
+                expected = (len(actions), self.horizon) + self.model.level_shape(0)
+                if frames.shape != expected:
+                    raise ValueError(f"rollout returned frames of shape {list(frames.shape)}, "
+                                     f"expected {list(expected)}")
+                return frame_costs(frames, goal)
+
+            self._score = score
 
     @property
     def context_length(self):
@@ -178,9 +198,9 @@ class CEMPlanner:
         best_actions, best_cost = elites[0], float(elite_costs[0])
         return Plan(actions=best_actions, cost=best_cost, mean_costs=mean_costs)
 
-    def _costs(self, context, actions, goal):
+    def _frame_costs(self, predicted, goal):
+        """The cost of each candidate's frames `[N, T, H, W, 3]`, `[N]`."""
         model = self.model
-        predicted = model.rollout(context, actions, horizon=self.horizon)  # [N, T, H, W, 3]
         frames = ops.reshape(predicted, (-1,) + model.level_shape(0))
         per_frame = 0.0
         if self.cost == "pixels":

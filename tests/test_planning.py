@@ -28,35 +28,48 @@ def frames(count, size=16, seed=0):
     return np.random.default_rng(seed).uniform(0, 1, (count, size, size, 3)).astype(np.float32)
 
 
-def quadratic_score(target):
-    """A stand-in for the rollout cost with a known best: the squared
-    distance of the planned actions (after the C - 1 past ones) to `target`."""
-    def score(context, actions, goal):
-        return ((actions[:, context.shape[1] - 1:] - target) ** 2).sum(axis=(1, 2))
-    return score
+def distance_rollout(target, size=16):
+    """A stand-in for a predictor with a known best plan: frame t of a
+    candidate is grey at its action's distance from `target[t]`, so the
+    pixel cost to a black goal is the summed squared distance / 25."""
+    def rollout(context, actions):
+        planned = actions[:, context.shape[1] - 1:]
+        level = np.linalg.norm(planned - target, axis=-1) / 5
+        return np.broadcast_to(level[..., None, None, None], level.shape + (size, size, 3))
+    return rollout
+
+
+def squared_distance(actions, target):
+    return float(((actions - target) ** 2).sum())
 
 
 def test_cem_finds_the_best_action_sequence_within_the_bounds(model):
-    planner = planning.CEMPlanner(model, candidates=64, iterations=6, action_low=[-1, -1, 0.5],
-                                  action_high=[1, 1, 0.5], seed=0)
     target = np.array([[0.6, -0.3, 0.0], [-0.2, 0.9, 0.0], [0.4, 0.4, 0.0]], np.float32)
-    planner._score = quadratic_score(target)
-    plan = planner.plan(frames(2), np.zeros((1, 3)), frames(1)[0])
+    planner = planning.CEMPlanner(model, candidates=64, iterations=6, action_low=[-1, -1, 0.5],
+                                  action_high=[1, 1, 0.5], cost="pixels",
+                                  rollout=distance_rollout(target), seed=0)
+    plan = planner.plan(frames(2), np.zeros((1, 3)), np.zeros((16, 16, 3)))
     assert plan.actions.shape == (3, 3)
     np.testing.assert_allclose(plan.actions[:, :2], target[:, :2], atol=0.1)
     np.testing.assert_array_equal(plan.actions[:, 2], 0.5)  # held where the bounds are equal
     assert plan.mean_costs[-1] < plan.mean_costs[0] / 5
-    assert plan.cost == pytest.approx(float(quadratic_score(target)(
-        np.zeros((1, 2)), np.concatenate([np.zeros((1, 1, 3)), plan.actions[None]], 1), None)[0]))
+    assert plan.cost == pytest.approx(squared_distance(plan.actions, target) / 25, rel=1e-4)
 
 
 def test_a_target_outside_the_bounds_ends_on_the_bound(model):
+    target = np.full((3, 3), 2.0, np.float32)
     planner = planning.CEMPlanner(model, candidates=64, iterations=5, action_low=-0.5,
-                                  action_high=0.5, seed=1)
-    planner._score = quadratic_score(np.full((3, 3), 2.0, np.float32))
-    plan = planner.plan(frames(2), np.zeros((1, 3)), frames(1)[0])
+                                  action_high=0.5, cost="pixels", rollout=distance_rollout(target),
+                                  seed=1)
+    plan = planner.plan(frames(2), np.zeros((1, 3)), np.zeros((16, 16, 3)))
     assert plan.actions.max() <= 0.5 and plan.actions.min() >= -0.5
     assert np.abs(plan.actions - 0.5).mean() < 0.1
+
+
+def test_a_rollout_of_the_wrong_shape_is_refused(model):
+    planner = planning.CEMPlanner(model, candidates=4, rollout=lambda context, actions: frames(3))
+    with pytest.raises(ValueError, match=r"rollout returned frames of shape \[3, 16, 16, 3\]"):
+        planner.plan(frames(2), np.zeros((1, 3)), frames(1)[0])
 
 
 @pytest.mark.parametrize("cost", planning.COSTS)
@@ -173,7 +186,7 @@ def test_a_simulator_process_reports_a_failing_call_and_keeps_serving():
 
 
 @pytest.mark.slow
-def test_the_push_task_replays_the_datasets_episode_and_renders_a_distinct_goal():
+def test_the_push_task_replays_the_datasets_episode_and_renders_a_distinct_goal_and_futures():
     seed = 3
     (episode,) = workers.generate("push_scene", [seed])
     with workers.SimulatorProcess("push_scene", "PushTask") as task:
@@ -181,6 +194,12 @@ def test_the_push_task_replays_the_datasets_episode_and_renders_a_distinct_goal(
         # Rendering the goal image leaves the simulator as it was: the
         # dataset's actions give the dataset's frames.
         np.testing.assert_array_equal(start["frame"], episode["video"][0])
+        # A rollout shows the true futures of several sequences, then puts it back.
+        other = np.tile([[0.0, 1.0, -1.0, -1.0]], (5, 1))
+        futures = task.call("rollout", actions=np.stack([episode["actions"][:5], other]))["frames"]
+        assert futures.shape == (2, 5, 64, 64, 3)
+        np.testing.assert_array_equal(futures[0], episode["video"][1:6])
+        assert np.abs(futures[1].astype(int) - futures[0]).mean() > 1.0
         for t in range(5):
             state = task.call("step", action=episode["actions"][t])
             np.testing.assert_array_equal(state["frame"], episode["video"][t + 1])

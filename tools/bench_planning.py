@@ -4,6 +4,7 @@ weights truncated to 1 module, and random actions.
     python tools/bench_planning.py                          # 20 episodes, stored in the preset
     python tools/bench_planning.py --episodes 4 --no-store --gif runs/planning.gif
     python tools/bench_planning.py --methods 4_modules --cost pixels --no-store
+    python tools/bench_planning.py --methods perfect_model --episodes 10 --no-store
 
 Each episode is the Meta-World push scene of `ghvae_sim_push` from a fixed
 seed (`--seed`, then the next ones; the default seeds are those of the
@@ -43,6 +44,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("4_modules", "1_module", "random")
+# The same planner with the simulator's true futures in place of a model's
+# (the cost still uses bair-4mod's encoder): what the cost and the search
+# can reach with a perfect model. Slow (every candidate is simulated), so
+# only on request.
+PERFECT_MODEL = "perfect_model"
 TEST_SEED = 1 << 30  # the first test episode of the stand-ins
 GRIPPER = -1.0  # held open: pushing needs no grasp, and CEM searches three dimensions, not four
 
@@ -52,9 +58,10 @@ def main(argv=None):
     if args.episodes < 1 or args.steps < 1:
         sys.exit("bench_planning: --episodes and --steps must be at least 1")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = sorted(set(methods) - set(METHODS))
+    unknown = sorted(set(methods) - {*METHODS, PERFECT_MODEL})
     if unknown or not methods:
-        sys.exit(f"bench_planning: unknown methods {unknown}; choose from {', '.join(METHODS)}")
+        sys.exit(f"bench_planning: unknown methods {unknown}; "
+                 f"choose from {', '.join((*METHODS, PERFECT_MODEL))}")
     from ghvae_keras import planning, video_io, zoo
     from ghvae_keras.data.sim import workers
 
@@ -79,13 +86,19 @@ def main(argv=None):
             controller = None
             if method != "random":
                 modules = 1 if method == "1_module" else model.num_modules
+                rollout = None
+                if method == PERFECT_MODEL:
+                    def rollout(context, actions):
+                        planned = actions[:, model.context_length - 1:]
+                        return task.call("rollout", actions=planned)["frames"] / 255.0
                 planner = planning.CEMPlanner(
                     model.truncated(modules), horizon=args.horizon, candidates=args.candidates,
                     iterations=args.iterations, elite_fraction=args.elite_fraction,
-                    action_low=low, action_high=high, cost=args.cost, seed=args.seed)
+                    action_low=low, action_high=high, cost=args.cost, rollout=rollout, seed=args.seed)
                 controller = planning.MPCController(planner, replan_every=args.replan_every)
-                response[method] = _action_response(task, planner.model, seeds[: args.probe_episodes],
-                                                    planner.horizon)
+                if method != PERFECT_MODEL and args.probe_episodes > 0:
+                    response[method] = _action_response(task, planner.model,
+                                                        seeds[: args.probe_episodes], planner.horizon)
             episodes = []
             for index, seed in enumerate(seeds):
                 gif = args.gif and index == 0
@@ -189,7 +202,8 @@ def _parser():
     parser.add_argument("--steps", type=int, default=40, help="actions per episode at most")
     parser.add_argument("--preset", default="bair-4mod", help="preset name or folder")
     parser.add_argument("--methods", default=",".join(METHODS),
-                        help=f"comma-separated, from {', '.join(METHODS)}")
+                        help=f"comma-separated, from {', '.join(METHODS)} and {PERFECT_MODEL} "
+                             "(the simulator as the planner's model)")
     parser.add_argument("--candidates", type=int, default=64, help="action sequences per CEM iteration")
     parser.add_argument("--iterations", type=int, default=3, help="CEM iterations per plan")
     parser.add_argument("--elite-fraction", type=float, default=0.1)

@@ -218,8 +218,11 @@ class PushTask:
     `reset(seed)` starts the dataset's episode `seed` (see `PushScene`) and
     renders its goal image: the same scene with the puck at rest on the goal
     and the hand just behind it, where a push that brought it there ends.
-    `step(action)` applies one frame's action. Both return dicts of numpy
-    arrays, so the task can run in a `workers.SimulatorProcess`.
+    `step(action)` applies one frame's action. `rollout(actions)` renders
+    what each of several action sequences would lead to from now, and puts
+    the simulator back: the true future, for a planner to compare its
+    model's with. All return dicts of numpy arrays, so the task can run in a
+    `workers.SimulatorProcess`.
 
     Success is the `info["success"]` of Meta-World's `SawyerPushEnvV3`: the
     puck's centre within 5 cm of the goal.
@@ -247,12 +250,39 @@ class PushTask:
         return {"object_pos": scene.object_pos(), "goal_pos": scene.goal_pos(),
                 "hand_pos": scene.hand_pos()}
 
+    def rollout(self, actions):
+        """`{"frames": uint8 [N, T, H, W, 3]}`: the frames each action
+        sequence of `actions` `[N, T, 4]` leads to; the simulator is left
+        as it was."""
+        actions = np.clip(np.asarray(actions, np.float64), -1.0, 1.0)
+        if actions.ndim != 3 or actions.shape[-1] != ACTION_DIM:
+            raise ValueError(f"actions must have shape [N, T, {ACTION_DIM}], got {list(actions.shape)}")
+        size = self.scene.image_size
+        frames = np.empty(actions.shape[:2] + (size, size, 3), np.uint8)
+        saved = self._save()
+        for n, sequence in enumerate(actions):
+            for t, action in enumerate(sequence):
+                frames[n, t] = self.scene.step(action)
+            self._restore(saved)
+        return {"frames": frames}
+
+    def _save(self):
+        env, data = self.scene.env, self.scene.env.data
+        return (data.qpos.copy(), data.qvel.copy(), data.mocap_pos.copy(), data.mocap_quat.copy(),
+                data.act.copy(), data.qacc_warmstart.copy(), env.hand_init_pos.copy(),
+                env.init_tcp.copy(), self.scene.last_obs.copy(), env.curr_path_length)
+
+    def _restore(self, saved):
+        env, data = self.scene.env, self.scene.env.data
+        (qpos, qvel, data.mocap_pos[:], data.mocap_quat[:], data.act[:], data.qacc_warmstart[:],
+         env.hand_init_pos, env.init_tcp, self.scene.last_obs, env.curr_path_length) = saved
+        env.set_state(qpos, qvel)
+        data.qacc_warmstart[:] = saved[5]  # set_state's forward pass overwrites it
+
     def _render_goal(self):
         """Renders the goal image, then puts the simulator back as it was."""
         scene, env = self.scene, self.scene.env
-        data, mujoco = env.data, scene.mujoco
-        saved = (data.qpos.copy(), data.qvel.copy(), data.mocap_pos.copy(), data.mocap_quat.copy(),
-                 env.hand_init_pos.copy(), env.init_tcp.copy(), scene.last_obs.copy())
+        saved = self._save()
         puck, goal = scene.object_pos()[:2], scene.goal_pos()[:2]
         direction = (goal - puck) / (np.linalg.norm(goal - puck) + 1e-9)
         hand_xy = goal - _GOAL_HAND_BEHIND * direction
@@ -260,18 +290,14 @@ class PushTask:
         for height in (scene.hand_pos()[2], _GOAL_HAND_HEIGHT):
             env.hand_init_pos = np.array([*hand_xy, height])
             env._reset_hand(steps=25)
-        qpos, qvel = data.qpos.copy(), data.qvel.copy()
+        qpos, qvel = env.data.qpos.copy(), env.data.qvel.copy()
         address = env.model.jnt_qposadr[env.model.joint("objjoint").id]
         qpos[address:address + 7] = [*goal, _PUCK_HEIGHT, 1, 0, 0, 0]
         qvel[:] = 0
         env.set_state(qpos, qvel)
         image = scene.render()
-        qpos, qvel, data.mocap_pos[:], data.mocap_quat[:], env.hand_init_pos, env.init_tcp, obs = saved
-        env.set_state(qpos, qvel)
-        mujoco.mj_forward(env.model, data)
-        scene.last_obs = obs
+        self._restore(saved)
         return image
-
 
 def _sample_xy(rng, margin):
     (x0, x1), (y0, y1) = _BIN["x"], _BIN["y"]
