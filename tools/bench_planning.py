@@ -21,7 +21,7 @@ MuJoCo's software OpenGL and TensorFlow cannot share one process.
 Prints one JSON line: `episodes`, `success` and `seconds_per_episode` per
 method, with the mean final puck-goal distance and the settings; unless
 `--no-store`, it is also written under `planning` in the preset's
-metadata.json and card.
+metadata.json and card (and MODEL_CARD.md, for a preset of the zoo).
 
 The line also holds `action_response`, what a planner can get out of each
 model: on the first `--probe-episodes` scenes, 9 fixed action sequences
@@ -36,6 +36,7 @@ of the predictions against the real frames, both over the planning horizon.
 import argparse
 import json
 import shlex
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -86,11 +87,7 @@ def main(argv=None):
             controller = None
             if method != "random":
                 modules = 1 if method == "1_module" else model.num_modules
-                rollout = None
-                if method == PERFECT_MODEL:
-                    def rollout(context, actions):
-                        planned = actions[:, model.context_length - 1:]
-                        return task.call("rollout", actions=planned)["frames"] / 255.0
+                rollout = _true_futures(task, model.context_length) if method == PERFECT_MODEL else None
                 planner = planning.CEMPlanner(
                     model.truncated(modules), horizon=args.horizon, candidates=args.candidates,
                     iterations=args.iterations, elite_fraction=args.elite_fraction,
@@ -134,6 +131,8 @@ def main(argv=None):
         metadata["planning"] = report
         zoo.write_card(preset_dir, metadata)
         print(f"stored under 'planning' in {preset_dir / zoo.METADATA_FILE}", file=sys.stderr)
+        if preset_dir.resolve().parent == ROOT / "zoo":  # the zoo's own card shows it too
+            subprocess.run([sys.executable, str(ROOT / "tools" / "make_model_card.py")], check=True)
 
 
 def _run_episode(task, seed, controller, low, high, max_steps, record=False):
@@ -167,6 +166,13 @@ def _run_episode(task, seed, controller, low, high, max_steps, record=False):
     if record:
         episode["video"] = np.stack(video)
     return episode
+
+
+def _true_futures(task, context_length):
+    """A planner's `rollout` that asks the simulator what would happen."""
+    def rollout(context, actions):
+        return task.call("rollout", actions=actions[:, context_length - 1:])["frames"] / 255.0
+    return rollout
 
 
 def _action_response(task, model, seeds, horizon):

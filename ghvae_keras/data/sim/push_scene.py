@@ -101,7 +101,7 @@ class PushScene:
     def reset(self, seed):
         """Starts the episode of `seed`; returns its first frame."""
         rng = np.random.default_rng(seed)
-        env, model = self.env, self.env.model
+        env = self.env
         puck = _sample_xy(rng, margin=0.08)
         goal = _sample_xy(rng, margin=0.08)
         # Meta-World resamples (forever, with the start fixed) a goal nearer than 15 cm.
