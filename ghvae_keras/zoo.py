@@ -710,6 +710,15 @@ def _planning_section(report):
         lines.append(f"| {_PLANNING_LABELS.get(method, method)} | {rate:.0%} | "
                      f"{report['final_distance_m'][method] * 100:.1f} cm | "
                      f"{report['seconds_per_episode'][method]:.1f} |")
+    response = {method: figures for method, figures in (report.get("action_response") or {}).items()
+                if figures}
+    if response:
+        lines += ["", "How far each model's predictions follow the actions, on 9 fixed pushes from the "
+                  "first frame (spread: how much the predicted frames differ between the pushes, as a "
+                  "fraction of how much the real ones do; PSNR: open-loop, over the planning horizon): "
+                  + "; ".join(f"{_PLANNING_LABELS.get(method, method)}: spread {figures['spread']:.2f}, "
+                              f"PSNR {figures['psnr']:.2f} dB" for method, figures in response.items())
+                  + "."]
     return lines + ["", "Measured with:", "", "```bash", report["command"], "```", ""]
 
 

@@ -453,6 +453,7 @@ def test_card_tables_the_planning_benchmark(preset):
         "seconds_per_episode": {"4_modules": 61.0, "1_module": 38.5, "random": 0.4},
         "final_distance_m": {"4_modules": 0.081, "1_module": 0.15, "random": 0.24},
         "start_distance_m": 0.25,
+        "action_response": {"4_modules": {"spread": 0.8, "psnr": 21.5}, "1_module": {}},
         "settings": {"candidates": 64, "iterations": 3, "horizon": 10, "cost": "features",
                      "replan_every": 3, "max_steps": 40},
         "command": "python tools/bench_planning.py --episodes 20",
@@ -462,6 +463,7 @@ def test_card_tables_the_planning_benchmark(preset):
     assert "20 episodes from fixed test seeds; the puck starts 25 cm from the goal" in text
     assert "| GHVAE, 4 modules | 55% | 8.1 cm | 61.0 |" in text
     assert "| random actions | 5% | 24.0 cm | 0.4 |" in text
+    assert "GHVAE, 4 modules: spread 0.80, PSNR 21.50 dB." in text
     assert "python tools/bench_planning.py --episodes 20" in text
     assert zoo.read_metadata(preset)["planning"] == metadata["planning"]
     zoo.verify_preset(preset)
