@@ -696,7 +696,10 @@ def _planning_section(report):
         "",
         f"Visual MPC on the simulated push task (`ghvae_sim_push` scenes, Meta-World's Sawyer, "
         f"{report['episodes']} episodes from fixed test seeds; the puck starts "
-        f"{report['start_distance_m'] * 100:.0f} cm from the goal on average). The planner sees "
+        f"{report['start_distance_m'] * 100:.0f} cm from the goal on average, "
+        + ("the hand just behind it: the task is the push alone" if settings.get("start") == "behind_puck"
+           else "the hand above the bin: the task is to reach the puck and push it")
+        + "). The planner sees "
         f"frames and a goal image rendered by the simulator; CEM with {settings['candidates']} "
         f"candidates × {settings['iterations']} iterations over {settings['horizon']} steps, "
         f"{settings['cost']} cost, replanning every {settings['replan_every']} steps, at most "

@@ -460,7 +460,8 @@ def test_card_tables_the_planning_benchmark(preset):
     }
     zoo.write_card(preset, metadata)
     text = (preset / zoo.CARD_FILE).read_text()
-    assert "20 episodes from fixed test seeds; the puck starts 25 cm from the goal" in text
+    assert ("20 episodes from fixed test seeds; the puck starts 25 cm from the goal on average, the hand "
+            "above the bin: the task is to reach the puck and push it)") in text
     assert "| GHVAE, 4 modules | 55% | 8.1 cm | 61.0 |" in text
     assert "| random actions | 5% | 24.0 cm | 0.4 |" in text
     assert "GHVAE, 4 modules: spread 0.80, PSNR 21.50 dB." in text

@@ -10,7 +10,10 @@ Each episode is the Meta-World push scene of `ghvae_sim_push` from a fixed
 seed (`--seed`, then the next ones; the default seeds are those of the
 dataset's test split, which no preset trained on). The goal image is
 rendered by the simulator: the same scene with the puck on the goal and the
-hand just behind it. The planner (`ghvae_keras.planning`, CEM with
+hand just behind it. With `--start seed` the hand starts where the seed put
+it, above the bin, and must first reach the puck; with `--start
+behind_puck` it starts just behind the puck, low, and the task is the push
+alone. The planner (`ghvae_keras.planning`, CEM with
 model-predictive control) sees only frames and the goal image; an episode
 ends at Meta-World's `info["success"]` (the puck within 5 cm of the goal,
 as Meta-World's own evaluation stops at success) or after `--steps` actions.
@@ -75,7 +78,8 @@ def main(argv=None):
     high = np.array([1, 1, 1, GRIPPER], np.float32)
     seeds = list(range(args.seed, args.seed + args.episodes))
     settings = {
-        "preset": args.preset, "seeds": [seeds[0], seeds[-1]], "max_steps": args.steps,
+        "preset": args.preset, "seeds": [seeds[0], seeds[-1]], "start": args.start,
+        "max_steps": args.steps,
         "candidates": args.candidates, "iterations": args.iterations,
         "elite_fraction": args.elite_fraction, "horizon": args.horizon or model.horizon,
         "replan_every": args.replan_every, "cost": args.cost, "action_low": low.tolist(),
@@ -94,12 +98,13 @@ def main(argv=None):
                     action_low=low, action_high=high, cost=args.cost, rollout=rollout, seed=args.seed)
                 controller = planning.MPCController(planner, replan_every=args.replan_every)
                 if method != PERFECT_MODEL and args.probe_episodes > 0:
-                    response[method] = _action_response(task, planner.model,
-                                                        seeds[: args.probe_episodes], planner.horizon)
+                    response[method] = _action_response(task, planner.model, seeds[: args.probe_episodes],
+                                                        planner.horizon, args.start)
             episodes = []
             for index, seed in enumerate(seeds):
                 gif = args.gif and index == 0
-                episode = _run_episode(task, seed, controller, low, high, args.steps, record=gif)
+                episode = _run_episode(task, seed, args.start, controller, low, high, args.steps,
+                                       record=gif)
                 episodes.append(episode)
                 if gif:
                     path = Path(args.gif)
@@ -135,10 +140,10 @@ def main(argv=None):
             subprocess.run([sys.executable, str(ROOT / "tools" / "make_model_card.py")], check=True)
 
 
-def _run_episode(task, seed, controller, low, high, max_steps, record=False):
+def _run_episode(task, seed, start, controller, low, high, max_steps, record=False):
     """One episode; success as soon as Meta-World reports it."""
     started = time.perf_counter()
-    state = task.call("reset", seed=seed)
+    state = task.call("reset", seed=seed, start=start)
     start_distance = float(np.linalg.norm(state["object_pos"] - state["goal_pos"]))
     goal = state["goal_image"]
     video = [np.concatenate([state["frame"], goal], axis=1)] if record else None
@@ -175,7 +180,7 @@ def _true_futures(task, context_length):
     return rollout
 
 
-def _action_response(task, model, seeds, horizon):
+def _action_response(task, model, seeds, horizon, probe_start):
     """`{"spread", "psnr"}` of `model` on fixed pushes (see the docstring above)."""
     angles = np.arange(8) * np.pi / 4
     moves = [(np.cos(a), np.sin(a)) for a in angles] + [(0.0, 0.0)]
@@ -184,10 +189,10 @@ def _action_response(task, model, seeds, horizon):
     for seed in seeds:
         real = []
         for actions in sequences:
-            start = task.call("reset", seed=seed)
+            first = task.call("reset", seed=seed, start=probe_start)["frame"]
             real.append([task.call("step", action=action)["frame"] for action in actions])
         real = np.asarray(real, np.float32) / 255.0
-        context = np.repeat((np.stack([start["frame"]] * model.context_length) / 255.0)[None],
+        context = np.repeat((np.stack([first] * model.context_length) / 255.0)[None],
                             len(sequences), axis=0).astype(np.float32)
         past = np.zeros((len(sequences), model.context_length - 1, model.action_dim), np.float32)
         predicted = model.predict_video(context, np.concatenate([past, sequences], axis=1),
@@ -202,10 +207,14 @@ def _action_response(task, model, seeds, horizon):
 
 
 def _parser():
+    from ghvae_keras.data.sim.push_scene import PUSH_STARTS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=20, help="episodes per method")
     parser.add_argument("--seed", type=int, default=TEST_SEED, help="the first episode's scene seed")
     parser.add_argument("--steps", type=int, default=40, help="actions per episode at most")
+    parser.add_argument("--start", default="seed", choices=PUSH_STARTS,
+                        help="where the hand starts: as the seed put it, or just behind the puck")
     parser.add_argument("--preset", default="bair-4mod", help="preset name or folder")
     parser.add_argument("--methods", default=",".join(METHODS),
                         help=f"comma-separated, from {', '.join(METHODS)} and {PERFECT_MODEL} "

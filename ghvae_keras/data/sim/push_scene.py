@@ -15,7 +15,7 @@ import numpy as np
 
 from ghvae_keras.data.sim import episodes as episodes_lib
 
-__all__ = ["ACTION_DIM", "PushScene", "PushTask", "make_episode"]
+__all__ = ["ACTION_DIM", "PUSH_STARTS", "PushScene", "PushTask", "make_episode"]
 
 ACTION_DIM = 4  # dx, dy, dz (hand motion, 1 = 1 cm per control step), gripper
 # Each frame holds its action for this many Meta-World steps (5 physics
@@ -54,6 +54,9 @@ _PUCK_HEIGHT = 0.02  # the puck's centre when it rests on the bin's floor
 # low enough to push, as at the end of a push that brought the puck there.
 _GOAL_HAND_BEHIND = 0.06
 _GOAL_HAND_HEIGHT = 0.05
+# Where a planning episode's hand starts: as the seed put it, or just behind
+# the puck (the push without the reach).
+PUSH_STARTS = ("seed", "behind_puck")
 
 
 class PushScene:
@@ -232,10 +235,21 @@ class PushTask:
         self.scene = PushScene(image_size)
         self._metaworld_push = episodes_lib.import_simulator("metaworld.envs.sawyer_push_v3").SawyerPushEnvV3
 
-    def reset(self, seed):
+    def reset(self, seed, start="seed"):
+        """Starts the scene of `seed`. `start="seed"` keeps the hand where
+        the seed put it; `"behind_puck"` first moves it just behind the
+        puck, on the far side from the goal, low enough to push (the task
+        is then the push alone, without reaching the puck first)."""
+        if start not in PUSH_STARTS:
+            raise ValueError(f"start must be one of {PUSH_STARTS}, got {start!r}")
         scene = self.scene
         frame = scene.reset(seed)
-        return {"frame": frame, "goal_image": self._render_goal(), **self._positions()}
+        goal_image = self._render_goal()
+        if start == "behind_puck":
+            puck, goal = scene.object_pos()[:2], scene.goal_pos()[:2]
+            self._move_hand(puck - _GOAL_HAND_BEHIND * _unit(goal - puck))
+            frame = scene.render()
+        return {"frame": frame, "goal_image": goal_image, **self._positions()}
 
     def step(self, action):
         scene = self.scene
@@ -266,6 +280,15 @@ class PushTask:
             self._restore(saved)
         return {"frames": frames}
 
+    def _move_hand(self, xy):
+        """Moves the hand above `xy` at its height, then down to pushing
+        height: it does not sweep the clutter on the way."""
+        env = self.scene.env
+        for height in (self.scene.hand_pos()[2], _GOAL_HAND_HEIGHT):
+            env.hand_init_pos = np.array([*xy, height])
+            env._reset_hand(steps=25)
+        self.scene.last_obs = env._get_obs()
+
     def _save(self):
         env, data = self.scene.env, self.scene.env.data
         return (data.qpos.copy(), data.qvel.copy(), data.mocap_pos.copy(), data.mocap_quat.copy(),
@@ -284,12 +307,7 @@ class PushTask:
         scene, env = self.scene, self.scene.env
         saved = self._save()
         puck, goal = scene.object_pos()[:2], scene.goal_pos()[:2]
-        direction = (goal - puck) / (np.linalg.norm(goal - puck) + 1e-9)
-        hand_xy = goal - _GOAL_HAND_BEHIND * direction
-        # Across at the start height, then down: the hand does not sweep the clutter.
-        for height in (scene.hand_pos()[2], _GOAL_HAND_HEIGHT):
-            env.hand_init_pos = np.array([*hand_xy, height])
-            env._reset_hand(steps=25)
+        self._move_hand(goal - _GOAL_HAND_BEHIND * _unit(goal - puck))
         qpos, qvel = env.data.qpos.copy(), env.data.qvel.copy()
         address = env.model.jnt_qposadr[env.model.joint("objjoint").id]
         qpos[address:address + 7] = [*goal, _PUCK_HEIGHT, 1, 0, 0, 0]
@@ -298,6 +316,10 @@ class PushTask:
         image = scene.render()
         self._restore(saved)
         return image
+
+def _unit(vector):
+    return vector / (np.linalg.norm(vector) + 1e-9)
+
 
 def _sample_xy(rng, margin):
     (x0, x1), (y0, y1) = _BIN["x"], _BIN["y"]
