@@ -683,7 +683,9 @@ def _horizon_sentence(block):
 
 
 _PLANNING_LABELS = {"4_modules": "GHVAE, 4 modules", "1_module": "GHVAE, 1 module (truncated)",
-                    "random": "random actions"}
+                    "random": "random actions",
+                    "scripted": "scripted pusher that reads the positions (reference)",
+                    "perfect_model": "the planner with the simulator as its model (reference)"}
 
 
 def _planning_section(report):

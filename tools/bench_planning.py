@@ -1,10 +1,12 @@
 """Success rate of visual MPC on simulated pushing: bair-4mod, the same
-weights truncated to 1 module, and random actions.
+weights truncated to 1 module, random actions, and a scripted pusher that
+reads the positions (a reference no planner here can see).
 
     python tools/bench_planning.py                          # 20 episodes, stored in the preset
     python tools/bench_planning.py --episodes 4 --no-store --gif runs/planning.gif
     python tools/bench_planning.py --methods 4_modules --cost pixels --no-store
     python tools/bench_planning.py --methods perfect_model --episodes 10 --no-store
+    python tools/bench_planning.py --methods scripted --steps 100 --no-store
 
 Each episode is the Meta-World push scene of `ghvae_sim_push` from a fixed
 seed (`--seed`, then the next ones; the default seeds are those of the
@@ -47,12 +49,17 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-METHODS = ("4_modules", "1_module", "random")
+# A hand-written pusher that reads the puck's, goal's and hand's positions
+# from the simulator: what the scene allows in the steps given, as a
+# reference (it sees what no planner here sees).
+SCRIPTED = "scripted"
+METHODS = ("4_modules", "1_module", "random", SCRIPTED)
 # The same planner with the simulator's true futures in place of a model's
 # (the cost still uses bair-4mod's encoder): what the cost and the search
 # can reach with a perfect model. Slow (every candidate is simulated), so
 # only on request.
 PERFECT_MODEL = "perfect_model"
+EXTRA_METHODS = (PERFECT_MODEL,)
 TEST_SEED = 1 << 30  # the first test episode of the stand-ins
 GRIPPER = -1.0  # held open: pushing needs no grasp, and CEM searches three dimensions, not four
 
@@ -62,10 +69,10 @@ def main(argv=None):
     if args.episodes < 1 or args.steps < 1:
         sys.exit("bench_planning: --episodes and --steps must be at least 1")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = sorted(set(methods) - {*METHODS, PERFECT_MODEL})
+    unknown = sorted(set(methods) - {*METHODS, *EXTRA_METHODS})
     if unknown or not methods:
         sys.exit(f"bench_planning: unknown methods {unknown}; "
-                 f"choose from {', '.join((*METHODS, PERFECT_MODEL))}")
+                 f"choose from {', '.join((*METHODS, *EXTRA_METHODS))}")
     from ghvae_keras import planning, video_io, zoo
     from ghvae_keras.data.sim import workers
 
@@ -88,23 +95,25 @@ def main(argv=None):
     results, response = {}, {}
     with workers.SimulatorProcess("push_scene", "PushTask") as task:
         for method in methods:
-            controller = None
-            if method != "random":
+            if method == "random":
+                policy = _RandomPolicy(low, high)
+            elif method == SCRIPTED:
+                policy = _ScriptedPusher()
+            else:
                 modules = 1 if method == "1_module" else model.num_modules
                 rollout = _true_futures(task, model.context_length) if method == PERFECT_MODEL else None
                 planner = planning.CEMPlanner(
                     model.truncated(modules), horizon=args.horizon, candidates=args.candidates,
                     iterations=args.iterations, elite_fraction=args.elite_fraction,
                     action_low=low, action_high=high, cost=args.cost, rollout=rollout, seed=args.seed)
-                controller = planning.MPCController(planner, replan_every=args.replan_every)
+                policy = _PlannerPolicy(planning.MPCController(planner, replan_every=args.replan_every))
                 if method != PERFECT_MODEL and args.probe_episodes > 0:
                     response[method] = _action_response(task, planner.model, seeds[: args.probe_episodes],
                                                         planner.horizon, args.start)
             episodes = []
             for index, seed in enumerate(seeds):
                 gif = args.gif and index == 0
-                episode = _run_episode(task, seed, args.start, controller, low, high, args.steps,
-                                       record=gif)
+                episode = _run_episode(task, seed, args.start, policy, args.steps, record=gif)
                 episodes.append(episode)
                 if gif:
                     path = Path(args.gif)
@@ -140,27 +149,20 @@ def main(argv=None):
             subprocess.run([sys.executable, str(ROOT / "tools" / "make_model_card.py")], check=True)
 
 
-def _run_episode(task, seed, start, controller, low, high, max_steps, record=False):
+def _run_episode(task, seed, start, policy, max_steps, record=False):
     """One episode; success as soon as Meta-World reports it."""
     started = time.perf_counter()
     state = task.call("reset", seed=seed, start=start)
     start_distance = float(np.linalg.norm(state["object_pos"] - state["goal_pos"]))
     goal = state["goal_image"]
     video = [np.concatenate([state["frame"], goal], axis=1)] if record else None
-    if controller is not None:
-        controller.reset(state["frame"], goal)
-    rng = np.random.default_rng(seed)
+    policy.reset(state, seed)
     success, steps = False, 0
     while steps < max_steps and not success:
-        if controller is None:
-            action = rng.uniform(low, high).astype(np.float32)
-        else:
-            action = controller.act()
-        state = task.call("step", action=action)
+        state = task.call("step", action=policy.act(state))
         steps += 1
         success = bool(state["success"])
-        if controller is not None:
-            controller.observe(state["frame"])
+        policy.observe(state)
         if record:
             video.append(np.concatenate([state["frame"], goal], axis=1))
     episode = {
@@ -171,6 +173,71 @@ def _run_episode(task, seed, start, controller, low, high, max_steps, record=Fal
     if record:
         episode["video"] = np.stack(video)
     return episode
+
+
+class _PlannerPolicy:
+    """Visual MPC: sees frames and the goal image only."""
+
+    def __init__(self, controller):
+        self.controller = controller
+
+    def reset(self, state, seed):
+        self.controller.reset(state["frame"], state["goal_image"])
+
+    def act(self, state):
+        return self.controller.act()
+
+    def observe(self, state):
+        self.controller.observe(state["frame"])
+
+
+class _RandomPolicy:
+    """Uniform random actions within the bounds, seeded per episode."""
+
+    def __init__(self, low, high):
+        self.low, self.high = low, high
+
+    def reset(self, state, seed):
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, state):
+        return self.rng.uniform(self.low, self.high).astype(np.float32)
+
+    def observe(self, state):
+        pass
+
+
+class _ScriptedPusher:
+    """Reads the positions: over the clutter to just behind the puck (on the
+    far side from the goal), down, then pushes through the puck's centre
+    towards the goal, re-aiming every step as the puck drifts."""
+
+    behind, push_height, clear_height = 0.06, 0.05, 0.12
+
+    def reset(self, state, seed):
+        pass
+
+    def act(self, state):
+        hand, puck, goal = state["hand_pos"], state["object_pos"][:2], state["goal_pos"][:2]
+        direction = (goal - puck) / (np.linalg.norm(goal - puck) + 1e-9)
+        offset = hand[:2] - puck
+        along = offset @ direction
+        across = offset - along * direction
+        behind = puck - self.behind * direction
+        if along < -0.02 and np.linalg.norm(across) < 0.03 and hand[2] < self.push_height + 0.03:
+            target = [*(puck + 0.02 * direction), self.push_height]  # through the puck's centre
+        elif np.linalg.norm(hand[:2] - behind) < 0.02:
+            target = [*behind, self.push_height]
+        elif hand[2] < self.clear_height - 0.03 and np.linalg.norm(offset) < 0.08:
+            target = [*hand[:2], self.clear_height]  # up first: do not knock the puck away
+        else:
+            target = [*behind, self.clear_height]
+        # One action unit moves the hand about 1 cm per physics step, 2 per frame.
+        move = (np.asarray(target) - hand) * 50
+        return np.clip([*move, GRIPPER], -1, 1).astype(np.float32)
+
+    def observe(self, state):
+        pass
 
 
 def _true_futures(task, context_length):
@@ -217,8 +284,9 @@ def _parser():
                         help="where the hand starts: as the seed put it, or just behind the puck")
     parser.add_argument("--preset", default="bair-4mod", help="preset name or folder")
     parser.add_argument("--methods", default=",".join(METHODS),
-                        help=f"comma-separated, from {', '.join(METHODS)} and {PERFECT_MODEL} "
-                             "(the simulator as the planner's model)")
+                        help=f"comma-separated, from {', '.join(METHODS)} ({SCRIPTED}: a pusher "
+                             f"that reads the positions) and {PERFECT_MODEL} (the simulator as the "
+                             "planner's model)")
     parser.add_argument("--candidates", type=int, default=64, help="action sequences per CEM iteration")
     parser.add_argument("--iterations", type=int, default=3, help="CEM iterations per plan")
     parser.add_argument("--elite-fraction", type=float, default=0.1)
