@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from tiny_data import perturb_zero_init
 
-from ghvae_keras import GHVAE, planning
+from ghvae_keras import GHVAE, planning, zoo
 from ghvae_keras.data.sim import workers
 
 ROOT = pathlib.Path(__file__).parents[1]
@@ -212,24 +212,43 @@ def test_the_push_task_replays_the_datasets_episode_and_renders_a_distinct_goal_
 
 
 @pytest.mark.slow
+def test_the_push_alone_starts_with_the_hand_low_behind_the_puck():
+    with workers.SimulatorProcess("push_scene", "PushTask") as task:
+        reach = task.call("reset", seed=5)
+        push = task.call("reset", seed=5, start="behind_puck")
+        with pytest.raises(workers.WorkerError, match="start must be one of"):
+            task.call("reset", seed=5, start="anywhere")
+    np.testing.assert_array_equal(push["goal_image"], reach["goal_image"])
+    puck, goal, hand = push["object_pos"][:2], push["goal_pos"][:2], push["hand_pos"]
+    direction = (goal - puck) / np.linalg.norm(goal - puck)
+    offset = hand[:2] - puck
+    assert -0.08 < offset @ direction < -0.04, "behind the puck, on the far side from the goal"
+    assert np.linalg.norm(offset - (offset @ direction) * direction) < 0.01
+    assert hand[2] < 0.07 < reach["hand_pos"][2]
+    np.testing.assert_allclose(push["object_pos"], reach["object_pos"], atol=0.01)
+
+
+@pytest.mark.slow
 def test_bench_planning_stores_its_report_in_the_preset(tmp_path):
     preset = tmp_path / "bair-4mod"
     shutil.copytree(ROOT / "zoo" / "bair-4mod", preset)
     done = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "bench_planning.py"), "--preset", str(preset),
          "--episodes", "2", "--steps", "2", "--candidates", "8", "--iterations", "1",
-         "--replan-every", "2", "--methods", "4_modules,random", "--gif", str(tmp_path / "run.gif")],
+         "--probe-episodes", "1", "--replan-every", "2", "--methods", "4_modules,random,scripted",
+         "--gif", str(tmp_path / "run.gif")],
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["episodes"] == 2
-    assert set(report["success"]) == set(report["seconds_per_episode"]) == {"4_modules", "random"}
+    assert set(report["success"]) == set(report["seconds_per_episode"]) == {"4_modules", "random", "scripted"}
     assert all(0 <= rate <= 1 for rate in report["success"].values())
     assert report["seconds_per_episode"]["4_modules"] > report["seconds_per_episode"]["random"]
+    assert set(report["action_response"]) == {"4_modules"}
+    assert report["action_response"]["4_modules"]["spread"] > 0
     metadata = json.loads((preset / "metadata.json").read_text())
     assert metadata["planning"] == report
     assert "## Planning" in (preset / "README.md").read_text()
-    from ghvae_keras import zoo
     zoo.verify_preset(preset)
     assert (tmp_path / "run_4_modules.gif").is_file() and (tmp_path / "run_random.gif").is_file()

@@ -137,7 +137,8 @@ def main(argv=None):
         "action_response": response,
         "start_distance_m": round(float(np.mean([e["start_distance"] for e in results[methods[0]]])), 4),
         "settings": settings,
-        "command": "python tools/bench_planning.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["python tools/bench_planning.py",
+                             shlex.join(argv if argv is not None else sys.argv[1:])]).strip(),
     }
     print(json.dumps(report), flush=True)
     if not args.no_store:
