@@ -239,7 +239,9 @@ class PushTask:
         """Starts the scene of `seed`. `start="seed"` keeps the hand where
         the seed put it; `"behind_puck"` first moves it just behind the
         puck, on the far side from the goal, low enough to push (the task
-        is then the push alone, without reaching the puck first)."""
+        is then the push alone, without reaching the puck first). Beyond
+        about y = 0.84 m the arm cannot reach down to pushing height, and
+        the hand stops short of that point (in the goal image too)."""
         if start not in PUSH_STARTS:
             raise ValueError(f"start must be one of {PUSH_STARTS}, got {start!r}")
         scene = self.scene
