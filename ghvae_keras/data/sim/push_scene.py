@@ -405,6 +405,12 @@ def _make_env(push_env_class):
     # What Meta-World's task setting would do: the start comes from
     # `_last_rand_vec`, which `PushScene.reset` sets from the seed.
     env._set_task_called = True
+    # Known quirk, kept because the built datasets depend on it: the cached
+    # `sawyer_observation_space` still has the zero goal bounds of a partially
+    # observable task, and `step` clips observations to it, so the goal slot
+    # reads (0, 0, 0) after every step and the scripted expert pushes towards
+    # the front wall rather than the goal. `PushTask` judges success on the
+    # true positions.
     env._partially_observable = False
     env._freeze_rand_vec = True
     env.max_path_length = 10**9
