@@ -282,16 +282,15 @@ class MPCController:
         if self._goal is None:
             raise RuntimeError("call reset(first_frame, goal_image) before act()")
         if not self._queue:
-            context = self.planner.context_length
             initial_mean = None
             if self._plan is not None:  # the unused rest of the last plan, then rest
                 rest = self._plan[self.replan_every:]
                 pad = np.repeat(self._rest_action()[None], self.replan_every, axis=0)
                 initial_mean = np.concatenate([rest, pad], axis=0)
-            plan = self.planner.plan(np.stack(self._frames[-context:]),
-                                     np.stack(self._actions[-(context - 1):]) if context > 1
-                                     else np.zeros((0, self.planner.model.action_dim)),
-                                     self._goal, initial_mean=initial_mean)
+            # `observe` keeps exactly the last C frames and the C - 1 actions between them.
+            past = np.asarray(self._actions, np.float32).reshape(-1, self.planner.model.action_dim)
+            plan = self.planner.plan(np.stack(self._frames), past, self._goal,
+                                     initial_mean=initial_mean)
             self._plan = plan.actions
             self._queue = list(plan.actions[: self.replan_every])
             self.plans += 1
@@ -303,8 +302,8 @@ class MPCController:
         """Records the frame the last action led to."""
         self._frames.append(_as_unit_float(frame))
         context = self.planner.context_length
-        del self._frames[:-context]
-        del self._actions[:-max(context - 1, 1)]
+        del self._frames[: len(self._frames) - context]
+        del self._actions[: len(self._actions) - (context - 1)]
 
     def _rest_action(self):
         planner = self.planner

@@ -688,13 +688,13 @@ _PLANNING_LABELS = {"4_modules": "GHVAE, 4 modules", "1_module": "GHVAE, 1 modul
                     "perfect_model": "the planner with the simulator as its model (reference)"}
 
 
-def _planning_section(report):
+def _planning_section(report, heading="## Planning"):
     """The card's planning table, from what `tools/bench_planning.py` stores."""
     if not report:
         return []
     settings = report["settings"]
     lines = [
-        "## Planning",
+        heading,
         "",
         f"Visual MPC on the simulated push task (`ghvae_sim_push` scenes, Meta-World's Sawyer, "
         f"{report['episodes']} episodes from fixed test seeds; the puck starts "
@@ -984,8 +984,8 @@ def render_zoo_card(models, reference):
     lines += ["", *_zoo_summary(models), "## Metrics per number of modules", ""]
     for name, metadata in models.items():
         section = _metrics_section(metadata)[2:]
-        planning = _planning_section(metadata.get("planning"))
-        lines += [f"### {name}", "", *section, *(["#" + planning[0], *planning[1:]] if planning else [])]
+        lines += [f"### {name}", "", *section,
+                  *_planning_section(metadata.get("planning"), heading="### Planning")]
     lines += [
         "## Published reference numbers",
         "",

@@ -255,11 +255,8 @@ def _action_response(task, model, seeds, horizon, probe_start):
     sequences = np.array([[[dx, dy, -0.5, GRIPPER]] * horizon for dx, dy in moves], np.float32)
     spreads, errors = [], []
     for seed in seeds:
-        real = []
-        for actions in sequences:
-            first = task.call("reset", seed=seed, start=probe_start)["frame"]
-            real.append([task.call("step", action=action)["frame"] for action in actions])
-        real = np.asarray(real, np.float32) / 255.0
+        first = task.call("reset", seed=seed, start=probe_start)["frame"]
+        real = task.call("rollout", actions=sequences)["frames"].astype(np.float32) / 255.0
         context = np.repeat((np.stack([first] * model.context_length) / 255.0)[None],
                             len(sequences), axis=0).astype(np.float32)
         past = np.zeros((len(sequences), model.context_length - 1, model.action_dim), np.float32)
@@ -267,8 +264,6 @@ def _action_response(task, model, seeds, horizon, probe_start):
                                         horizon=horizon)[:, 0]
         spreads.append((predicted.std(axis=0).mean(), real.std(axis=0).mean()))
         errors.append(((predicted - real) ** 2).mean())
-    if not seeds:
-        return {}
     predicted_spread, real_spread = np.mean(spreads, axis=0)
     return {"spread": round(float(predicted_spread / real_spread), 3),
             "psnr": round(float(-10 * np.log10(np.mean(errors))), 2)}

@@ -100,8 +100,9 @@ def main(argv=None):
         progress.update(end_to_end_steps=steps, end_to_end_probe_cpu_per_step=per_step)
         save_progress()
     baseline = training.fit_end_to_end(
-        GHVAE.from_config(model.get_config()), train_data, steps=progress["end_to_end_steps"], checkpoint_dir=workdir / "end_to_end",
-        checkpoint_every=args.checkpoint_every, noise_seed=args.seed, callbacks=[ledger], verbose=2,
+        GHVAE.from_config(model.get_config()), train_data, steps=progress["end_to_end_steps"],
+        checkpoint_dir=workdir / "end_to_end", checkpoint_every=args.checkpoint_every,
+        noise_seed=args.seed, callbacks=[ledger], verbose=2,
     ).model
 
     evaluation_path = workdir / "evaluation.json"

@@ -191,8 +191,7 @@ class PushScene:
         # The puck and goal where the seed put them, at rest on the bin's
         # floor (Meta-World keeps the height the puck had when the hand
         # moved to its start, which may have knocked the puck about).
-        address = model.jnt_qposadr[model.joint("objjoint").id]
-        qpos[address:address + 7] = [*puck, _PUCK_HEIGHT, 1, 0, 0, 0]
+        _set_puck(model, qpos, puck)
         env.obj_init_pos = np.array([*puck, _PUCK_HEIGHT])
         env._target_pos = np.array([*goal, _PUCK_HEIGHT])
         model.site("goal").pos = env._target_pos
@@ -270,7 +269,7 @@ class PushTask:
         """`{"frames": uint8 [N, T, H, W, 3]}`: the frames each action
         sequence of `actions` `[N, T, 4]` leads to; the simulator is left
         as it was."""
-        actions = np.clip(np.asarray(actions, np.float64), -1.0, 1.0)
+        actions = np.asarray(actions, np.float64)  # `PushScene.step` clips them
         if actions.ndim != 3 or actions.shape[-1] != ACTION_DIM:
             raise ValueError(f"actions must have shape [N, T, {ACTION_DIM}], got {list(actions.shape)}")
         size = self.scene.image_size
@@ -299,10 +298,10 @@ class PushTask:
 
     def _restore(self, saved):
         env, data = self.scene.env, self.scene.env.data
-        (qpos, qvel, data.mocap_pos[:], data.mocap_quat[:], data.act[:], data.qacc_warmstart[:],
+        (qpos, qvel, data.mocap_pos[:], data.mocap_quat[:], data.act[:], warmstart,
          env.hand_init_pos, env.init_tcp, self.scene.last_obs, env.curr_path_length) = saved
         env.set_state(qpos, qvel)
-        data.qacc_warmstart[:] = saved[5]  # set_state's forward pass overwrites it
+        data.qacc_warmstart[:] = warmstart  # after set_state, whose forward pass overwrites it
 
     def _render_goal(self):
         """Renders the goal image, then puts the simulator back as it was."""
@@ -310,14 +309,19 @@ class PushTask:
         saved = self._save()
         puck, goal = scene.object_pos()[:2], scene.goal_pos()[:2]
         self._move_hand(goal - _GOAL_HAND_BEHIND * _unit(goal - puck))
-        qpos, qvel = env.data.qpos.copy(), env.data.qvel.copy()
-        address = env.model.jnt_qposadr[env.model.joint("objjoint").id]
-        qpos[address:address + 7] = [*goal, _PUCK_HEIGHT, 1, 0, 0, 0]
-        qvel[:] = 0
-        env.set_state(qpos, qvel)
+        qpos = env.data.qpos.copy()
+        _set_puck(env.model, qpos, goal)
+        env.set_state(qpos, np.zeros_like(env.data.qvel))
         image = scene.render()
         self._restore(saved)
         return image
+
+
+def _set_puck(model, qpos, xy):
+    """Puts the puck at rest on the bin's floor at `xy`, in `qpos`."""
+    address = model.jnt_qposadr[model.joint("objjoint").id]
+    qpos[address:address + 7] = [*xy, _PUCK_HEIGHT, 1, 0, 0, 0]
+
 
 def _unit(vector):
     return vector / (np.linalg.norm(vector) + 1e-9)

@@ -93,7 +93,7 @@ def generate(scene, seeds, *, options=None, workers=1, stats=None, description="
     workers = max(1, min(workers, len(seeds)))
     if not seeds:
         return
-    processes = [_start(scene, options or {}) for _ in range(workers)]
+    processes = [_start(scene, json.dumps(options or {})) for _ in range(workers)]
     selector = selectors.DefaultSelector()
     for process in processes:
         selector.register(process.stdout, selectors.EVENT_READ, process)
@@ -156,10 +156,7 @@ class SimulatorProcess:
     """
 
     def __init__(self, scene, factory, options=None):
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--object", scene, factory, json.dumps(options or {})],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
-        )
+        self.process = _start("--object", scene, factory, json.dumps(options or {}))
 
     def call(self, method, **kwargs):
         kwargs = {key: _to_json(value) for key, value in kwargs.items()}
@@ -197,9 +194,10 @@ def _to_json(value):
     return value
 
 
-def _start(scene, options):
+def _start(*arguments):
+    """A worker process running this file with `arguments`."""
     return subprocess.Popen(
-        [sys.executable, __file__, scene, json.dumps(options)],
+        [sys.executable, __file__, *arguments],
         # Unbuffered: the selector watches the pipe itself, so no reply may
         # wait in a Python buffer where it cannot see it.
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
@@ -261,12 +259,12 @@ def _serve(scene, options):
             if make_episode is None:
                 make_episode = _import_scene(scene).make_episode
             start = time.perf_counter()
-            episode = make_episode(seed, **options)
+            data = _npz_bytes(make_episode(seed, **options))
             seconds = time.perf_counter() - start
         except Exception:
             _write_error(channel, {"seed": seed}, traceback.format_exc())
             return
-        _write_arrays(channel, {"seed": seed, "seconds": seconds}, episode)
+        _write_reply(channel, {"seed": seed, "seconds": seconds}, data)
 
 
 def _serve_object(scene, factory, options):
@@ -282,12 +280,12 @@ def _serve_object(scene, factory, options):
             if simulator is None:
                 simulator = getattr(_import_scene(scene), factory)(**options)
             start = time.perf_counter()
-            result = getattr(simulator, request["method"])(**request["kwargs"])
+            data = _npz_bytes(getattr(simulator, request["method"])(**request["kwargs"]))
             seconds = time.perf_counter() - start
         except Exception:
             _write_error(channel, {}, traceback.format_exc())
             continue
-        _write_arrays(channel, {"seconds": seconds}, result)
+        _write_reply(channel, {"seconds": seconds}, data)
 
 
 def _claim_stdout():
@@ -319,12 +317,15 @@ def _write_error(channel, header, error):
     channel.flush()
 
 
-def _write_arrays(channel, header, arrays):
+def _npz_bytes(arrays):
     import numpy as np
 
     buffer = io.BytesIO()
     np.savez(buffer, **{key: np.asarray(value) for key, value in arrays.items()})
-    data = buffer.getvalue()
+    return buffer.getvalue()
+
+
+def _write_reply(channel, header, data):
     channel.write(json.dumps({**header, "bytes": len(data)}).encode() + b"\n")
     channel.write(data)
     channel.flush()
