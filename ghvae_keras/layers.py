@@ -111,14 +111,18 @@ class Decoder(keras.layers.Layer):
         num_blocks: residual blocks after the fusion.
         pixel_output: blend pixels in [0, 1] (module 1) rather than add a
             residual to features.
+        action_dim: size of the action fused with the skip (broadcast over
+            space), or `None`: the decoder then sees no action.
     """
 
-    def __init__(self, filters, output_channels, num_blocks=1, pixel_output=False, **kwargs):
+    def __init__(self, filters, output_channels, num_blocks=1, pixel_output=False,
+                 action_dim=None, **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
         self.output_channels = output_channels
         self.num_blocks = num_blocks
         self.pixel_output = pixel_output
+        self.action_dim = action_dim
         self.up = keras.layers.UpSampling2D(2, name="up")
         self.up_conv = _conv(filters, name="up_conv")
         self.fuse = _conv(filters, name="fuse")
@@ -141,15 +145,19 @@ class Decoder(keras.layers.Layer):
     def build(self, features_shape, skip_shape):
         up_shape = self.up.compute_output_shape(features_shape)
         self.up_conv.build(up_shape)
-        self.fuse.build(_with_channels(skip_shape, self.filters + skip_shape[-1]))
+        fused = self.filters + skip_shape[-1] + (self.action_dim or 0)
+        self.fuse.build(_with_channels(skip_shape, fused))
         hidden_shape = _with_channels(skip_shape, self.filters)
         for block in self.blocks:
             block.build(hidden_shape)
         self.out.build(hidden_shape)
 
-    def call(self, features, skip):
+    def call(self, features, skip, action=None):
         x = ops.silu(self.up_conv(self.up(features)))
-        x = ops.silu(self.fuse(ops.concatenate([x, skip], axis=-1)))
+        parts = [x, skip]
+        if self.action_dim:
+            parts.append(ops.ones_like(skip[..., :1]) * action[:, None, None, :])
+        x = ops.silu(self.fuse(ops.concatenate(parts, axis=-1)))
         for block in self.blocks:
             x = block(x)
         out = self.out(ops.silu(x))
@@ -165,6 +173,7 @@ class Decoder(keras.layers.Layer):
             "output_channels": self.output_channels,
             "num_blocks": self.num_blocks,
             "pixel_output": self.pixel_output,
+            "action_dim": self.action_dim,
         }
 
 
@@ -355,6 +364,9 @@ class GHVAEModule(keras.layers.Layer):
         pixel_output: whether the decoder outputs pixels (module 1).
         sampling: `"sample"` or `"mode"` for prior and posterior.
         seed: seed of the prior's and posterior's generators.
+        decoder_actions: the decoder sees the action too (not only the
+            temporal core), so frozen lower decoders can move what the
+            skip shows.
 
     Example:
 
@@ -374,6 +386,7 @@ class GHVAEModule(keras.layers.Layer):
         pixel_output=False,
         sampling="sample",
         seed=None,
+        decoder_actions=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -385,9 +398,11 @@ class GHVAEModule(keras.layers.Layer):
         self.pixel_output = pixel_output
         self.sampling = sampling
         self.seed = seed
+        self.decoder_actions = bool(decoder_actions)
         self.encoder = Encoder(filters, num_blocks, name="encoder")
         self.decoder = Decoder(
-            filters, output_channels, num_blocks, pixel_output, name="decoder"
+            filters, output_channels, num_blocks, pixel_output,
+            action_dim=action_dim if decoder_actions else None, name="decoder",
         )
         self.core = TemporalCore(filters, action_dim, name="core")
         self.prior = GaussianHead(
@@ -412,9 +427,9 @@ class GHVAEModule(keras.layers.Layer):
             features_shape, _with_channels(features_shape, self.latent_channels)
         )
 
-    def call(self, inputs):
+    def call(self, inputs, action=None):
         """Autoencodes level-(k-1) features (the skip is the input itself)."""
-        return self.decoder(self.encoder(inputs), inputs)
+        return self.decoder(self.encoder(inputs), inputs, action)
 
     def get_config(self):
         return {
@@ -427,4 +442,5 @@ class GHVAEModule(keras.layers.Layer):
             "pixel_output": self.pixel_output,
             "sampling": self.sampling,
             "seed": self.seed,
+            "decoder_actions": self.decoder_actions,
         }

@@ -7,6 +7,7 @@ from keras import ops
 from ghvae_keras.layers import GHVAEModule, gaussian_kl
 
 _LATENT_MODES = ("top", "all")
+_SKIP_SOURCES = ("context", "previous")
 
 
 @keras.saving.register_keras_serializable(package="ghvae_keras")
@@ -43,6 +44,12 @@ class GHVAE(keras.Model):
             baseline: a latent at every active level).
         sampling: `"sample"`, or `"mode"` to use latent means (deterministic).
         seed: seed for the model's random generators.
+        skip_from: which frame's features every decoder fuses as its skip:
+            `"context"` (the last context frame, for every predicted frame)
+            or `"previous"` (the frame before the one predicted: the true one
+            in training, the last prediction in a rollout).
+        decoder_actions: decoders see the action as well as the temporal
+            core (action-conditioned models only).
 
     Example:
 
@@ -70,6 +77,8 @@ class GHVAE(keras.Model):
         latents="top",
         sampling="sample",
         seed=None,
+        skip_from="context",
+        decoder_actions=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -83,6 +92,8 @@ class GHVAE(keras.Model):
             )
         if context_length < 1:
             raise ValueError(f"context_length must be >= 1, got {context_length}")
+        if skip_from not in _SKIP_SOURCES:
+            raise ValueError(f"skip_from must be one of {_SKIP_SOURCES}, got {skip_from!r}")
         self.image_size = image_size
         self.module_channels = module_channels
         self.latent_channels = latent_channels
@@ -94,6 +105,8 @@ class GHVAE(keras.Model):
         self.latents = latents
         self.sampling = sampling
         self.seed = seed
+        self.skip_from = skip_from
+        self.decoder_actions = bool(decoder_actions and self.action_dim)
         self.active_modules = len(module_channels) if active_modules is None else active_modules
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ghvae_modules = [
@@ -106,6 +119,7 @@ class GHVAE(keras.Model):
                 pixel_output=k == 0,
                 sampling=sampling,
                 seed=None if seed is None else seed + 2 * k + 1,
+                decoder_actions=self.decoder_actions,
                 name=f"module_{k + 1}",
             )
             for k, filters in enumerate(module_channels)
@@ -171,11 +185,16 @@ class GHVAE(keras.Model):
             shape = module.encoder.compute_output_shape(shape)
         self.built = True
 
-    def truncated(self, num_modules):
-        """A copy with the same weights and the first `num_modules` active."""
-        model = type(self).from_config({**self.get_config(), "active_modules": num_modules})
+    def clone(self, **overrides):
+        """A new model of this config with `overrides` applied (e.g.
+        `sampling="mode"`) and a copy of these weights (no optimizer state)."""
+        model = type(self).from_config({**self.get_config(), **overrides})
         model.set_weights(self.get_weights())
         return model
+
+    def truncated(self, num_modules):
+        """A copy with the same weights and the first `num_modules` active."""
+        return self.clone(active_modules=num_modules)
 
     def encode_features(self, frames):
         """The encoder features of frames `[B, H, W, 3]` at levels 1..k (the
@@ -202,15 +221,17 @@ class GHVAE(keras.Model):
             for level, f in enumerate(flat)
         ]
 
-    def _decode(self, top_features, skips, residuals):
+    def _decode(self, top_features, skips, residuals, action=None):
         """Level-k features → pixels through decoders k..1.
 
-        `skips[j]` are the level-j features of the last context frame;
-        `residuals[j]` (end-to-end baseline only) is added at level j.
+        `skips[j]` are the level-j features of the frame that `skip_from`
+        names; `residuals[j]` (end-to-end baseline only) is added at level
+        j; `action` is the one that leads to the predicted frame.
         """
         x = top_features
+        action = action if self.decoder_actions else None
         for level in range(self.active_modules, 0, -1):
-            x = self.ghvae_modules[level - 1].decoder(x, skips[level - 1])
+            x = self.ghvae_modules[level - 1].decoder(x, skips[level - 1], action)
             if level - 1 in residuals:
                 x = x + residuals[level - 1]
         return x
@@ -265,12 +286,18 @@ class GHVAE(keras.Model):
         top, residuals = self._split_predictions(
             {level: merge_time(p) for level, p in predictions.items()}
         )
-        skips = [
-            merge_time([features[level][:, context - 1]] * predicted_steps)
-            for level in range(self.active_modules)
-        ]
+        # Frame t's skip and action lead to frame t + 1, t = C-1 .. T-2.
+        if self.skip_from == "previous":
+            skips = [merge_time([features[level][:, t] for t in range(context - 1, steps - 1)])
+                     for level in range(self.active_modules)]
+        else:
+            skips = [merge_time([features[level][:, context - 1]] * predicted_steps)
+                     for level in range(self.active_modules)]
+        decoder_action = None
+        if actions is not None:
+            decoder_action = merge_time([actions[:, t] for t in range(context - 1, steps - 1)])
         predicted = ops.reshape(
-            self._decode(top, skips, residuals),
+            self._decode(top, skips, residuals, decoder_action),
             (batch, predicted_steps) + self.level_shape(0),
         )
         targets = frames[:, context:]
@@ -368,7 +395,9 @@ class GHVAE(keras.Model):
                 z = module.prior.sample(*module.prior(out), level_noise)
                 per_level[level] = self._predict_level(level, out, current[level], z)
             top, residuals = self._split_predictions(per_level)
-            frame = self._decode(top, skips, residuals)
+            if self.skip_from == "previous":
+                skips = current[: self.active_modules]
+            frame = self._decode(top, skips, residuals, action_at(context - 1 + step))
             frames.append(frame)
             if step < horizon - 1:
                 current = self._encode(frame)
@@ -449,6 +478,8 @@ class GHVAE(keras.Model):
             "latents": self.latents,
             "sampling": self.sampling,
             "seed": self.seed,
+            "skip_from": self.skip_from,
+            "decoder_actions": self.decoder_actions,
         }
 
 

@@ -22,6 +22,7 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
 
 import keras
 import tensorflow as tf
@@ -143,6 +144,38 @@ def fit_end_to_end(
     )
 
 
+def configure_threads(intra_op=None, inter_op=None):
+    """Sizes TensorFlow's thread pools; call it before TensorFlow runs an op.
+
+    Args:
+        intra_op: threads that one op (a convolution) splits over; default
+            `TF_NUM_INTRAOP_THREADS` if set, else every core.
+        inter_op: ops run side by side; default `TF_NUM_INTEROP_THREADS` if
+            set, else 2 (a training step is a chain of large ops; more only
+            makes them compete for the cores).
+
+    Returns:
+        `{"intra_op": n, "inter_op": m}`, the numbers in force, for the record.
+        Once TensorFlow has started they can no longer change: then a warning
+        says so and the numbers returned are those in force.
+    """
+    cores = os.cpu_count() or 1
+    intra_op = intra_op or int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0) or cores
+    inter_op = inter_op or int(os.environ.get("TF_NUM_INTEROP_THREADS") or 0) or 2
+    threading = tf.config.threading
+    try:
+        threading.set_intra_op_parallelism_threads(intra_op)
+        threading.set_inter_op_parallelism_threads(inter_op)
+    except RuntimeError:  # TensorFlow has started: its pools are fixed
+        # 0 stands for TensorFlow's own choice, one thread per core.
+        in_force = {"intra_op": threading.get_intra_op_parallelism_threads() or cores,
+                    "inter_op": threading.get_inter_op_parallelism_threads() or cores}
+        if in_force != {"intra_op": intra_op, "inter_op": inter_op}:
+            warnings.warn(f"TensorFlow has started; its thread pools stay at {in_force}", stacklevel=2)
+        return in_force
+    return {"intra_op": intra_op, "inter_op": inter_op}
+
+
 STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 
 
@@ -168,6 +201,26 @@ def make_strategy(name="default"):
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
     raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}")
+
+
+def prepare_phase(model, stage, latents="top", strategy=None, optimizer=None):
+    """Sets `model` up to train one phase and compiles it: greedy stage
+    `stage` (modules 1..stage active, only module `stage` trainable), or
+    with `stage=None` every module trainable (the end-to-end baseline with
+    `latents="all"`).
+
+    Args:
+        optimizer: a callable returning a fresh Keras optimizer (default:
+            Adam with learning rate 1e-3).
+    """
+    model.latents = latents
+    if stage is None:
+        model.active_modules = model.num_modules
+        for module in model.ghvae_modules:
+            module.trainable = True
+    else:
+        set_greedy_stage(model, stage)
+    _compile(model, strategy or model.distribute_strategy, optimizer)
 
 
 def set_greedy_stage(model, stage):
@@ -214,6 +267,17 @@ def add_noise(dataset, model, seed, start=0):
     return dataset.enumerate(start=start).map(add, num_parallel_calls=tf.data.AUTOTUNE)
 
 
+def latest_checkpoint(checkpoint_dir):
+    """The pointer of the latest checkpoint in a folder that `fit_greedy` or
+    `fit_end_to_end` wrote (`phase`, `step`, `complete`, `path`, `config`),
+    or None."""
+    path = os.path.join(checkpoint_dir, POINTER)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 class CheckpointManager:
     """Atomic checkpoints: model weights with the optimizer state, one file each.
 
@@ -239,11 +303,7 @@ class CheckpointManager:
 
     def latest(self):
         """The pointer's content (`phase`, `step`, `complete`, `path`, `config`) or None."""
-        path = os.path.join(self.directory, POINTER)
-        if not os.path.exists(path):
-            return None
-        with open(path) as f:
-            return json.load(f)
+        return latest_checkpoint(self.directory)
 
     def save(self, model, phase, step, complete, config):
         if not self.write:
@@ -307,13 +367,7 @@ def _run_phases(
     for index, ((phase, stage, steps), interval) in enumerate(zip(phases, intervals)):
         if index < start_index:
             continue
-        if stage is None:
-            model.active_modules = model.num_modules
-            for module in model.ghvae_modules:
-                module.trainable = True
-        else:
-            set_greedy_stage(model, stage)
-        _compile(model, strategy, optimizer)
+        prepare_phase(model, stage, latents, strategy, optimizer)
         first_step = 0
         if index == start_index and checkpoint is not None:
             # Mid-phase: the phase's own optimizer state resumes too.

@@ -31,14 +31,18 @@ import numpy as np
 
 from ghvae_keras.files import atomic_path, sha256, write_json
 from ghvae_keras.model import GHVAE
-from ghvae_keras.video_io import to_uint8
+from ghvae_keras.video_io import prediction_grid, to_uint8, write_gif
 
 CONFIG_FILE = "config.json"
 METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "model.weights.h5"
 CARD_FILE = "README.md"
 SAMPLE_FILE = "sample.npz"
-PRESET_FILES = (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, CARD_FILE, SAMPLE_FILE)
+# What the card shows: the sample's prediction and PSNR per predicted frame.
+PREVIEW_FILE = "prediction.gif"
+PLOT_FILE = "psnr_per_frame.svg"
+PRESET_FILES = (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, CARD_FILE, SAMPLE_FILE, PREVIEW_FILE, PLOT_FILE)
+_OPTIONAL_FILES = (SAMPLE_FILE, PREVIEW_FILE, PLOT_FILE)
 # Every file but the metadata carries a sha256 in the metadata.
 _HASHED_FILES = tuple(name for name in PRESET_FILES if name != METADATA_FILE)
 
@@ -289,7 +293,7 @@ def verify_preset(folder, expected=None, require_weights=True):
         actual = sha256(path)
         if actual != expected[name]:
             raise PresetError(f"sha256 mismatch for {path}: expected {expected[name]}, got {actual}")
-    _read_config(folder / CONFIG_FILE)
+    read_config(folder / CONFIG_FILE)
 
 
 def _is_pickle(path):
@@ -300,7 +304,7 @@ def _is_pickle(path):
     return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
 
 
-def _read_config(path):
+def read_config(path):
     """The GHVAE constructor arguments of a config.json, or PresetError."""
     try:
         config = json.loads(Path(path).read_text())
@@ -339,7 +343,7 @@ def model_from_config_file(path):
 
 def _model_from_config(path):
     try:
-        return GHVAE.from_config(_read_config(path))
+        return GHVAE.from_config(read_config(path))
     except (TypeError, ValueError) as error:
         if isinstance(error, PresetError):
             raise
@@ -374,8 +378,7 @@ def save_preset(model, preset_dir, metadata, sample=None, include_weights=True, 
         raise ValueError("metadata 'protocol' needs exactly 'context', 'train_future' and "
                          f"'eval_future', got {sorted(protocol)}")
     # An uncompiled copy: no optimizer state in the weights, no compile config.
-    clean = GHVAE.from_config(model.get_config())
-    clean.set_weights(model.get_weights())
+    clean = model.clone()
     with atomic_path(preset_dir, folder=True) as staging:
         config = keras.saving.serialize_keras_object(clean)
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
@@ -383,6 +386,8 @@ def save_preset(model, preset_dir, metadata, sample=None, include_weights=True, 
             clean.save_weights(staging / WEIGHTS_FILE)
         if sample is not None:
             _save_sample(staging / SAMPLE_FILE, sample, clean)
+            if include_weights:
+                _save_preview(staging / PREVIEW_FILE, sample, clean, metadata.get("protocol"))
         metadata = {
             **{key: value for key, value in metadata.items() if key != "files"},
             "parameters": int(clean.count_params()),
@@ -400,7 +405,13 @@ def write_card(preset_dir, metadata=None):
     the sha256 of every preset file in the folder."""
     preset_dir = Path(preset_dir)
     metadata = dict(metadata or read_metadata(preset_dir))
-    (preset_dir / CARD_FILE).write_text(render_card(metadata))
+    plot = render_psnr_plot(metadata)
+    if plot is None:
+        (preset_dir / PLOT_FILE).unlink(missing_ok=True)  # it would show other figures
+    else:
+        (preset_dir / PLOT_FILE).write_text(plot)
+    (preset_dir / CARD_FILE).write_text(
+        render_card(metadata, preview=(preset_dir / PREVIEW_FILE).is_file()))
     listed = metadata.get("files") or {}
     files = {name: sha256(preset_dir / name) for name in _HASHED_FILES if (preset_dir / name).is_file()}
     # Weights may live on the Hub only (too big for the repository): their
@@ -432,6 +443,19 @@ def _save_sample(path, sample, model):
                 f"got {list(arrays['actions'].shape)}"
             )
     np.savez_compressed(path, **arrays)
+
+
+def _save_preview(path, sample, model, protocol):
+    """The card's picture: the sample's true frames above two predictions,
+    over the preset's evaluation horizon."""
+    frames = np.asarray(sample["frames"], np.float32)
+    context = (protocol or {}).get("context") or model.context_length
+    horizon = min(len(frames) - context, (protocol or {}).get("eval_future") or model.horizon)
+    actions = None
+    if model.action_dim:
+        actions = np.asarray(sample["actions"], np.float32)[None, : context + horizon - 1]
+    predicted = model.predict_video(frames[None, :context], actions, horizon=horizon, num_samples=2, seed=0)
+    write_gif(path, prediction_grid(frames[:context], predicted[0], frames[context:context + horizon]))
 
 
 def _versions():
@@ -478,8 +502,9 @@ def card_data(metadata):
     )
 
 
-def render_card(metadata):
-    """A preset's model card (README.md) from its metadata."""
+def render_card(metadata, preview=False):
+    """A preset's model card (README.md) from its metadata; with `preview`,
+    it shows the folder's prediction GIF."""
     name = metadata["name"]
     hub = metadata.get("hub") or {}
     data = metadata.get("data") or {}
@@ -491,6 +516,13 @@ def render_card(metadata):
         f"{protocol['eval_future']} in evaluation" if protocol else "protocol not recorded"
     )
     lines = [f"# {name}", "", metadata["description"], ""]
+    if (training or {}).get("status") == "in progress":
+        lines += [
+            f"**Training in progress**: modules 1..{training['stages_trained']} of "
+            f"{metadata.get('num_modules', '?')} are trained so far, and these weights load with "
+            "those modules active. Not evaluated and not published until training is complete.",
+            "",
+        ]
     lines += [
         f"GHVAE with {metadata.get('num_modules', '?')} modules, "
         f"{metadata.get('parameters', 0):,} parameters, {size}×{size} RGB, "
@@ -500,6 +532,14 @@ def render_card(metadata):
         "## Use",
         "",
     ]
+    if preview:
+        lines += [
+            f"![The sample clip: the true frames on top, two sampled futures below]({PREVIEW_FILE})",
+            "",
+            "The sample clip (`load_sample`): the true frames on top, two futures sampled from the "
+            "context frames (and the clip's actions) below.",
+            "",
+        ]
     if training:
         lines += [
             "```python",
@@ -623,9 +663,10 @@ def _training_summary(training):
     return [text + ".", ""]
 
 
-def _metrics_section(metadata):
+def _metrics_section(metadata, folder=""):
     """The card's evaluation tables, one per block of `metadata["metrics"]`
-    (see `evaluation.metrics_block`)."""
+    (see `evaluation.metrics_block`); `folder` is where the plot lies,
+    relative to the card."""
     blocks = metadata.get("metrics") or {}
     lines = ["## Evaluation", ""]
     if not blocks:
@@ -655,10 +696,84 @@ def _metrics_section(metadata):
             lines.append(f"| {label} | {_fmt(figures.get('psnr'), 2)} | {_fmt(figures.get('ssim'), 4)} | "
                          f"{_fmt(figures.get('fvd'), 1)} |")
         lines += _horizon_sentence(block)
+        if name == _plotted_block(metadata) and render_psnr_plot(metadata) is not None:
+            lines += ["", f"![PSNR per predicted frame]({folder}{PLOT_FILE})"]
         if block.get("command"):
             lines += ["", "Measured with:", "", "```bash", block["command"], "```"]
         lines.append("")
     return lines
+
+
+def _plotted_block(metadata):
+    blocks = metadata.get("metrics") or {}
+    return "stand_in_test" if "stand_in_test" in blocks else next(iter(blocks), None)
+
+
+_PLOT_WIDTH, _PLOT_HEIGHT, _MARGIN = 640, 360, (56, 168, 24, 44)  # left, right, top, bottom
+
+
+def render_psnr_plot(metadata):
+    """An SVG line plot of PSNR per predicted frame for 1..K modules, the
+    end-to-end baseline and copy-last-frame (the card's evaluation block on
+    the stand-in), or None when the metadata has no per-frame curves."""
+    name = _plotted_block(metadata)
+    if name is None:
+        return None
+    block = metadata["metrics"][name]
+    modules = sorted(block["modules"], key=int)
+    series = [(f"{k} module{'s' if k != '1' else ''}", block["modules"][k].get("psnr_per_frame"),
+               _blue(i, len(modules)), "") for i, k in enumerate(modules)]
+    if block.get("end_to_end"):
+        series.append(("end-to-end", block["end_to_end"].get("psnr_per_frame"), "#d95f02", ""))
+    series.append(("copy last frame", block["copy_last_frame"].get("psnr_per_frame"), "#777777", "6 4"))
+    series = [entry for entry in series if entry[1]]
+    if len(series) < 2:
+        return None
+    frames = max(len(curve) for _, curve, _, _ in series)
+    low = min(min(curve) for _, curve, _, _ in series)
+    high = max(max(curve) for _, curve, _, _ in series)
+    low, high = float(np.floor(low)), float(np.ceil(high)) + (1.0 if high == low else 0.0)
+    left, right, top, bottom = _MARGIN
+    width, height = _PLOT_WIDTH - left - right, _PLOT_HEIGHT - top - bottom
+
+    def x(frame):
+        return left + (frame - 1) / max(frames - 1, 1) * width
+
+    def y(value):
+        return top + (high - value) / (high - low) * height
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_PLOT_WIDTH}" height="{_PLOT_HEIGHT}" '
+           f'font-family="sans-serif" font-size="12">',
+           f'<rect width="{_PLOT_WIDTH}" height="{_PLOT_HEIGHT}" fill="white"/>',
+           f'<text x="{left}" y="16">{block["dataset"]} ({block["split"]}): PSNR (dB) per predicted frame, '
+           f'best of {block["samples"]}</text>']
+    step = max(1, int(np.ceil((high - low) / 6)))
+    for value in np.arange(low, high + 1e-9, step):
+        out.append(f'<line x1="{left}" x2="{left + width}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+                   'stroke="#e5e5e5"/>')
+        out.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{value:g}</text>')
+    for frame in sorted({1, frames, *range(5, frames, 5)}):
+        out.append(f'<text x="{x(frame):.1f}" y="{top + height + 16}" text-anchor="middle">{frame}</text>')
+    out.append(f'<text x="{left + width / 2:.0f}" y="{_PLOT_HEIGHT - 8}" text-anchor="middle">'
+               'predicted frame</text>')
+    out.append(f'<rect x="{left}" y="{top}" width="{width}" height="{height}" fill="none" stroke="#999"/>')
+    for index, (label, curve, colour, dash) in enumerate(series):
+        points = " ".join(f"{x(t + 1):.1f},{y(v):.1f}" for t, v in enumerate(curve))
+        dashes = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"{dashes}/>')
+        legend_y = top + 14 + 20 * index
+        out.append(f'<line x1="{left + width + 12}" x2="{left + width + 36}" y1="{legend_y - 4}" '
+                   f'y2="{legend_y - 4}" stroke="{colour}" stroke-width="2"{dashes}/>')
+        out.append(f'<text x="{left + width + 42}" y="{legend_y}">{label}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _blue(index, count):
+    """Light to dark blue: more modules, darker."""
+    light, dark = np.array([158, 202, 225]), np.array([8, 48, 107])
+    shade = index / max(count - 1, 1)
+    return "#{:02x}{:02x}{:02x}".format(*(light + (dark - light) * shade).astype(int))
 
 
 def _horizon_sentence(block):
@@ -762,10 +877,13 @@ def validate_card(preset_dir):
     results = card.data.eval_results or []
     if not results or any(r.metric_value is None for r in results):
         problems.append("card: no metrics with values (model-index)")
-    command = (metadata.get("training") or {}).get("command")
-    if not command:
+    training = metadata.get("training") or {}
+    if not training.get("command"):
         problems.append("metadata: no training command")
-    elif command not in card.text:
+    if training.get("status") == "in progress":
+        problems.append(f"metadata: training is in progress ({training.get('stages_trained')} of "
+                        f"{metadata.get('num_modules')} stages trained)")
+    elif training.get("command") and training["command"] not in card.text:
         problems.append("card: does not show the training command")
     return problems
 
@@ -983,7 +1101,7 @@ def render_zoo_card(models, reference):
         ]
     lines += ["", *_zoo_summary(models), "## Metrics per number of modules", ""]
     for name, metadata in models.items():
-        section = _metrics_section(metadata)[2:]
+        section = _metrics_section(metadata, folder=f"zoo/{name}/")[2:]
         lines += [f"### {name}", "", *section,
                   *_planning_section(metadata.get("planning"), heading="### Planning")]
     lines += [

@@ -293,6 +293,8 @@ def test_publish_dry_run(preset, tmp_path, capsys):
     assert cli.main(["publish", str(preset), "--dry-run", "--out", str(upload)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["problems"] == [] and report["repo_id"] == "org/tiny"
-    assert sorted(p.name for p in upload.iterdir()) == sorted(zoo.PRESET_FILES)
+    assert sorted(p.name for p in upload.iterdir()) == sorted(p.name for p in preset.iterdir())
+    assert {zoo.CONFIG_FILE, zoo.WEIGHTS_FILE, zoo.CARD_FILE, zoo.METADATA_FILE} <= set(
+        p.name for p in upload.iterdir()) <= set(zoo.PRESET_FILES)
     assert cli.main(["publish", str(preset), "--dry-run", "--out", str(upload)]) == 2
     assert "exists and is not empty" in capsys.readouterr().err

@@ -192,3 +192,51 @@ def test_constructor_rejects_bad_config():
         GHVAE(**TINY, latents="some")
     with pytest.raises(ValueError, match="active_modules must be in 1..2"):
         GHVAE(**TINY, active_modules=0)
+
+
+def _untrained_blend(frame):
+    """What an untrained pixel decoder makes of its skip frame: the skip
+    blended with grey by the initial mask sigmoid(4)."""
+    mask = 1.0 / (1.0 + np.exp(-4.0))
+    return mask * frame + (1.0 - mask) * 0.5
+
+
+@pytest.mark.parametrize("skip_from", ["context", "previous"])
+def test_skip_source_is_the_frame_it_names(skip_from):
+    model = GHVAE(**TINY, action_dim=3, skip_from=skip_from, seed=1)
+    clips = make_clips(batch=2, steps=6)
+    predicted = ops.convert_to_numpy(model(clips, training=True)["frames"])
+    # Frame t + 1 is drawn from the skip of frame t (previous) or of frame C (context).
+    sources = clips["frames"][:, 1:5] if skip_from == "previous" else clips["frames"][:, [1] * 4]
+    np.testing.assert_allclose(predicted, _untrained_blend(sources), atol=1e-5)
+    video = model.predict_video(clips["frames"][:, :2], clips["actions"][:, :4], horizon=3)[:, 0]
+    expected, last = [], clips["frames"][:, 1]
+    for _ in range(3):  # a rollout feeds each prediction back as the next skip
+        expected.append(_untrained_blend(last))
+        last = expected[-1] if skip_from == "previous" else last
+    np.testing.assert_allclose(video, np.stack(expected, axis=1), atol=1e-5)
+
+
+def test_decoder_actions_reach_every_decoder():
+    model = GHVAE(**TINY, action_dim=3, decoder_actions=True, seed=1)
+    perturb_zero_init(model)
+    for level, module in enumerate(model.ghvae_modules):
+        assert module.decoder.action_dim == 3
+        features = ops.ones((2,) + model.level_shape(level))  # the module's input level
+        push, pull = ops.ones((2, 3)), -ops.ones((2, 3))
+        assert not np.allclose(module(features, push), module(features, pull))
+    config = model.get_config()
+    assert config["decoder_actions"] is True and GHVAE.from_config(config).get_config() == config
+    # An action-free model has nothing to feed its decoders.
+    assert GHVAE(**TINY, decoder_actions=True).decoder_actions is False
+    with pytest.raises(ValueError, match="skip_from"):
+        GHVAE(**TINY, skip_from="first")
+
+
+def test_clone_copies_weights_and_applies_overrides(tiny_config):
+    model = GHVAE(**tiny_config)
+    perturb_zero_init(model)
+    copy = model.clone(sampling="mode", active_modules=1)
+    assert (copy.sampling, copy.active_modules) == ("mode", 1)
+    assert _weights_equal(model, copy) and copy is not model
+    assert model.sampling == "sample" and model.active_modules == 2

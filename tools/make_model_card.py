@@ -1,5 +1,5 @@
-"""Writes every preset's model card (zoo/<preset>/README.md, with the file
-hashes in its metadata.json) and MODEL_CARD.md from the presets' metadata,
+"""Writes every preset's model card (zoo/<preset>/README.md and its PSNR
+plot, with the file hashes in its metadata.json) and MODEL_CARD.md from the presets' metadata,
 so no figure in a card is typed by hand.
 
     python tools/make_model_card.py            # rewrite the cards
@@ -34,9 +34,11 @@ def main(argv=None):
                 copy = Path(scratch) / folder.name
                 shutil.copytree(folder, copy)
                 zoo.write_card(copy)
-                for name in (zoo.CARD_FILE, zoo.METADATA_FILE):
-                    if (copy / name).read_bytes() != (folder / name).read_bytes():
-                        stale.append(str(folder / name))
+                for name in (zoo.CARD_FILE, zoo.METADATA_FILE, zoo.PLOT_FILE):
+                    made, kept = copy / name, folder / name
+                    if made.is_file() != kept.is_file() or (
+                            made.is_file() and made.read_bytes() != kept.read_bytes()):
+                        stale.append(str(kept))
         else:
             zoo.write_card(folder)
     models = zoo.list_models(args.zoo)

@@ -21,9 +21,22 @@ For the preset's architecture (`zoo/PRESET/config.json`) and protocol, in order:
    `prediction.gif` in the work folder to look at.
 
 Checkpoints and logs go to `--workdir` (default `runs/PRESET`, kept out of
-git); `--resume` continues from them, inside a phase too. Compute is counted
-in process CPU seconds, which stay comparable when other work shares the
-machine. Set `TF_NUM_INTRAOP_THREADS=1` to run two presets side by side.
+git); `--resume` continues from them, inside a phase too. After each greedy
+stage but the last, the preset folder itself is written with the stages
+trained so far (`model.weights.h5`, its config with those modules active,
+`training.status: "in progress"` and `stages_trained` in metadata.json, no
+metrics, a card that says so and that `push_to_hub` refuses): commit it, and
+the same command continues from it at the next stage on a machine without the
+work folder. Compute is counted in process CPU seconds, which stay comparable
+when other work shares the machine; training uses every core
+(`training.configure_threads`, recorded in the metadata). Set
+`TF_NUM_INTRAOP_THREADS=1` to run two presets side by side.
+
+The recipe: `--steps-per-stage`, `--batch-size`, `--lr-schedule constant|cosine`
+(Adam from 1e-3, constant or decaying to 0 over each phase), `--train-future N`
+(predicted frames per training clip; the preset's protocol otherwise), and
+`--set KEY=VALUE` for the architecture (a `GHVAE` argument, e.g.
+`--set skip_from=previous`), written into the preset's config.json.
 """
 
 import argparse
@@ -44,9 +57,12 @@ PROGRESS_FILE = "progress.json"
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    from ghvae_keras import training
+
+    threads = training.configure_threads()  # every core, unless TF_NUM_*_THREADS say otherwise
     from ghvae_keras import GHVAE
     from ghvae_keras import data as datasets
-    from ghvae_keras import evaluation, training, video_io, zoo
+    from ghvae_keras import evaluation, video_io, zoo
     from ghvae_keras.files import write_json
 
     preset_dir = Path(args.zoo) / args.preset
@@ -67,10 +83,19 @@ def main(argv=None):
                  "or remove the folder")
     workdir.mkdir(parents=True, exist_ok=True)
     progress = json.loads(progress_path.read_text()) if progress_path.is_file() else {}
+    protocol = dict(metadata["protocol"])
+    if args.train_future is not None:
+        protocol["train_future"] = args.train_future
     plan = {key: getattr(args, key) for key in
             ("steps_per_stage", "batch_size", "checkpoint_every", "seed", "videos", "samples",
-             "fvd_samples", "no_fvd")}
-    plan["data"] = data_name
+             "fvd_samples", "no_fvd", "lr_schedule")}
+    plan.update(data=data_name, train_future=protocol["train_future"], set=_overrides(args.set))
+    # A run that the preset folder itself records (committed stage by stage)
+    # continues from there, also on a machine without the work folder.
+    out_metadata = zoo.read_metadata(out) if (out / zoo.METADATA_FILE).is_file() else {}
+    committed = _committed_run(out_metadata, out, plan)
+    if committed and not progress:
+        progress = {"plan": plan, "seconds": committed["seconds"], "device": committed["device"]}
     if progress.setdefault("plan", plan) != plan:
         sys.exit(f"train_zoo: {workdir} was started with {progress['plan']}, not {plan}; "
                  "use the same options or another --workdir")
@@ -79,18 +104,53 @@ def main(argv=None):
         write_json(progress_path, progress)
 
     keras.utils.set_random_seed(args.seed)
-    protocol = metadata["protocol"]
-    model = zoo.from_pretrained(str(preset_dir), load_weights=False)
+    config = {**zoo.read_config(preset_dir / zoo.CONFIG_FILE), **plan["set"]}
+    config.pop("active_modules", None)
+    model = GHVAE.from_config(config)
     sequence_length = protocol["context"] + protocol["train_future"]
     train_data = datasets.load(data_name, "train", sequence_length, args.batch_size,
                                seed=args.seed, image_size=model.image_size, data_dir=args.data_dir)
     ledger = CpuLedger(progress.setdefault("seconds", {}), save_progress)
-    progress.setdefault("device", _device())  # where training started
+    progress.setdefault("device", _device(threads))  # where training started
+    optimizer = _optimizer_factory(args.lr_schedule)
+    test_sample = _sample(datasets, data_name, protocol, model, args.data_dir)
 
-    model = training.fit_greedy(
-        model, train_data, steps_per_stage=args.steps_per_stage, checkpoint_dir=workdir / "greedy",
-        checkpoint_every=args.checkpoint_every, noise_seed=args.seed, callbacks=[ledger], verbose=2,
-    ).model
+    def training_block(status, stages_trained):
+        return {
+            "status": status,
+            "stages_trained": stages_trained,
+            "dataset": data_name,
+            "command": _command(args, plan),
+            "plan": plan,
+            "seed": args.seed,
+            "steps_per_stage": args.steps_per_stage,
+            "batch_size": args.batch_size,
+            "sequence_length": sequence_length,
+            "optimizer": _OPTIMIZERS[args.lr_schedule],
+            "seconds": progress["seconds"],
+            "device": progress["device"],
+        }
+
+    first = 1
+    if committed:
+        model.load_weights(out / zoo.WEIGHTS_FILE)  # every module's weights, trained or not
+        first = committed["stages_trained"] + 1
+        print(f"resuming from {out}: stages 1..{first - 1} trained", flush=True)
+    pointer = training.latest_checkpoint(workdir / "greedy")
+    if pointer is not None:  # the work folder may be further on: it resumes mid-stage too
+        done = int(pointer["phase"].removeprefix("stage_"))
+        # A finished last stage is run again as a no-op that restores its weights.
+        first = max(first, done + 1 if pointer["complete"] and done < model.num_modules else done)
+    for stage in range(first, model.num_modules + 1):
+        model = training.fit_greedy(
+            model, train_data, steps_per_stage=args.steps_per_stage, stages=[stage],
+            checkpoint_dir=workdir / "greedy", checkpoint_every=args.checkpoint_every,
+            optimizer=optimizer(args.steps_per_stage), noise_seed=args.seed, callbacks=[ledger],
+            verbose=2,
+        ).model
+        if stage < model.num_modules:
+            _commit_in_progress(zoo, model, out, out_metadata or metadata, protocol,
+                                training_block("in progress", stage), test_sample, stage)
 
     if "end_to_end_steps" not in progress:
         greedy_cpu = sum(progress["seconds"][f"stage_{k}"]["cpu"] for k in range(1, model.num_modules + 1))
@@ -102,7 +162,8 @@ def main(argv=None):
     baseline = training.fit_end_to_end(
         GHVAE.from_config(model.get_config()), train_data, steps=progress["end_to_end_steps"],
         checkpoint_dir=workdir / "end_to_end", checkpoint_every=args.checkpoint_every,
-        noise_seed=args.seed, callbacks=[ledger], verbose=2,
+        optimizer=optimizer(progress["end_to_end_steps"]), noise_seed=args.seed, callbacks=[ledger],
+        verbose=2,
     ).model
 
     evaluation_path = workdir / "evaluation.json"
@@ -117,17 +178,8 @@ def main(argv=None):
         )
         evaluation.write_json(result, evaluation_path)
     print(evaluation.format_table(result), flush=True)
+    _write_prediction_gif(model, test_sample, protocol, workdir / "prediction.gif", video_io)
 
-    test = next(iter(datasets.load(data_name, "test", protocol["context"] + protocol["eval_future"], 1,
-                                   shuffle=False, image_size=model.image_size, data_dir=args.data_dir)))
-    sample = {key: np.asarray(value[0]) for key, value in test.items()}
-    _write_prediction_gif(model, sample, protocol, workdir / "prediction.gif", video_io)
-
-    command = "python tools/train_zoo.py " + shlex.join(
-        [args.preset] + (["--data", args.data] if args.data else [])
-        + [word for key, value in plan.items() if key != "data"
-           for word in ([f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)]))
-           if value is not None and value is not False])
     seconds = progress["seconds"]
     greedy_phases = [f"stage_{k}" for k in range(1, model.num_modules + 1)]
     compute = {
@@ -136,35 +188,101 @@ def main(argv=None):
         "end_to_end": round(seconds["end_to_end"]["cpu"], 1),
         "end_to_end_steps": progress["end_to_end_steps"],
     }
-    block = evaluation.metrics_block(result, command)
+    block = evaluation.metrics_block(result, _command(args, plan))
     block["end_to_end"]["compute"] = compute
     metrics_key = "stand_in_test" if data_name == stand_in else "test"
     own = {} if out.resolve() == preset_dir.resolve() else {"name": out.name, "hub": None}  # not the registry's copy
+    training_metadata = {**training_block("complete", model.num_modules),
+                         "end_to_end_steps": progress["end_to_end_steps"]}
+    # Earlier metrics and planning results described the weights this run replaces.
     metadata = {
-        **{key: value for key, value in metadata.items() if key not in ("files",)},
+        **{key: value for key, value in (out_metadata or metadata).items()
+           if key not in ("files", "metrics", "planning")},
         **own,
-        "training": {
-            "dataset": data_name,
-            "command": command,
-            "seed": args.seed,
-            "steps_per_stage": args.steps_per_stage,
-            "end_to_end_steps": progress["end_to_end_steps"],
-            "batch_size": args.batch_size,
-            "sequence_length": sequence_length,
-            "optimizer": "Adam, learning rate 1e-3, a fresh one per phase",
-            "seconds": seconds,
-            "device": progress["device"],
-        },
-        "metrics": {
-            **{key: value for key, value in (metadata.get("metrics") or {}).items() if key != metrics_key},
-            metrics_key: block,
-        },
+        "protocol": protocol,
+        "training": training_metadata,
+        "metrics": {metrics_key: block},
     }
-    zoo.save_preset(model, out, metadata, sample=sample, overwrite=True)
+    zoo.save_preset(model, out, metadata, sample=test_sample, overwrite=True)
     print(json.dumps({"preset": str(out), "metrics": metadata["metrics"][metrics_key],
                       "training": {key: metadata["training"][key]
                                    for key in ("steps_per_stage", "end_to_end_steps", "seconds")}}))
     return 0
+
+
+_OPTIMIZERS = {
+    "constant": "Adam, learning rate 1e-3, a fresh one per phase",
+    "cosine": "Adam, learning rate 1e-3 decaying to 0 along a cosine over each phase, a fresh one per phase",
+}
+
+
+def _optimizer_factory(schedule):
+    """`steps -> (() -> a fresh optimizer)` for a phase of that many steps."""
+    def for_steps(steps):
+        def make():
+            if schedule == "cosine":
+                return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, steps))
+            return keras.optimizers.Adam(1e-3)
+        return make
+    return for_steps
+
+
+def _overrides(pairs):
+    """`["skip_from=previous", "beta=0.001"]` -> `{"beta": 0.001, "skip_from": "previous"}`
+    (values are JSON where they parse as JSON, else strings)."""
+    overrides = {}
+    for pair in pairs or ():
+        key, equals, value = pair.partition("=")
+        if not equals or not key:
+            sys.exit(f"train_zoo: --set takes KEY=VALUE, got {pair!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return dict(sorted(overrides.items()))
+
+
+def _committed_run(metadata, out, plan):
+    """The preset folder's record of a run with this plan that is part way
+    through greedy training, or None."""
+    training = metadata.get("training") or {}
+    if training.get("status") != "in progress" or not (out / "model.weights.h5").is_file():
+        return None
+    if training.get("plan") != plan:
+        sys.exit(f"train_zoo: {out} records a run in progress with {training.get('plan')}, not {plan}; "
+                 "use the same options to continue it")
+    return training
+
+
+def _commit_in_progress(zoo, model, out, metadata, protocol, training_metadata, sample, stage):
+    """Writes the preset folder with the stages trained so far, active, and
+    no metrics (earlier ones describe other weights): committable, so that
+    a run continues from it, and refused for publishing."""
+    partial = model.clone(active_modules=stage)
+    record = {**{key: value for key, value in metadata.items() if key not in ("files", "metrics", "planning")},
+              "protocol": protocol, "training": training_metadata, "metrics": {}}
+    zoo.save_preset(partial, out, record, sample=sample, overwrite=True)
+    print(f"committable: {out} holds stages 1..{stage} of {model.num_modules}", flush=True)
+
+
+def _sample(datasets, data_name, protocol, model, data_dir):
+    """The first test clip of the evaluation length, as the preset's sample."""
+    length = protocol["context"] + protocol["eval_future"]
+    test = next(iter(datasets.load(data_name, "test", length, 1, shuffle=False,
+                                   image_size=model.image_size, data_dir=data_dir)))
+    return {key: np.asarray(value[0]) for key, value in test.items()}
+
+
+def _command(args, plan):
+    """The command line that repeats this run, every option of the plan spelled out."""
+    words = [args.preset] + (["--data", args.data] if args.data else [])
+    for key, value in plan.items():
+        if key in ("data", "set") or value is None or value is False:
+            continue
+        words += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    for key, value in plan["set"].items():
+        words += ["--set", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
+    return "python tools/train_zoo.py " + shlex.join(words)
 
 
 def _parser():
@@ -178,8 +296,15 @@ def _parser():
     parser.add_argument("--steps-per-stage", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--checkpoint-every", type=int, default=50)
+    parser.add_argument("--lr-schedule", choices=sorted(_OPTIMIZERS), default="constant",
+                        help="Adam at 1e-3 throughout, or decaying along a cosine over each phase")
+    parser.add_argument("--train-future", type=int, default=None,
+                        help="predicted frames per training clip (default: the preset's protocol)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="change the preset's architecture, e.g. --set skip_from=previous "
+                             "(a GHVAE argument; the value is JSON where it parses)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--videos", type=int, default=48, help="test videos evaluated")
+    parser.add_argument("--videos", type=int, default=96, help="test videos evaluated")
     parser.add_argument("--samples", type=int, default=10, help="N of best of N")
     parser.add_argument("--fvd-samples", type=int, default=1, help="samples per video embedded for FVD")
     parser.add_argument("--no-fvd", action="store_true", help="leave FVD out (no I3D weights needed)")
@@ -209,16 +334,16 @@ def _write_prediction_gif(model, sample, protocol, path, video_io):
     video_io.write_video(path, video_io.prediction_grid(frames[:context], predicted[0], frames[context:]))
 
 
-def _device():
+def _device(threads):
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
-    threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
     return {
         "backend": keras.backend.backend(),
         "device": f"{len(gpus)} GPU" if gpus else f"CPU, {os.cpu_count()} cores",
         "processor": platform.processor() or platform.machine(),
-        "intra_op_threads": int(threads) if threads else None,
+        "intra_op_threads": threads["intra_op"],
+        "inter_op_threads": threads["inter_op"],
     }
 
 

@@ -1,0 +1,78 @@
+"""tools/bench_training.py and tools/ablate.py on a tiny preset."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ghvae_keras import GHVAE, zoo
+from test_zoo import load_tool, run_tool, tiny_metadata
+
+
+@pytest.fixture
+def tiny_zoo(tmp_path):
+    metadata = tiny_metadata(name="tiny-bair")
+    metadata["data"]["stand_in"]["name"] = "bair"  # TFDS mock data stands in for the simulator
+    metadata.update(training={"dataset": "bair", "command": "python tools/train_zoo.py tiny-bair",
+                             "batch_size": 2}, metrics={})
+    model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=4,
+                  context_length=2, horizon=3)
+    zoo.save_preset(model, tmp_path / "zoo" / "tiny-bair", metadata, include_weights=False)
+    return tmp_path / "zoo"
+
+
+def test_graph_flops_counts_a_convolution_exactly():
+    bench = load_tool("bench_training")
+    kernel = tf.ones((3, 3, 2, 5))
+    conv = tf.function(lambda x: tf.nn.conv2d(x, kernel, 1, "SAME"))
+    graph = conv.get_concrete_function(tf.TensorSpec((4, 8, 8, 2))).graph
+    # Two operations (multiply, add) per kernel tap, input channel and output value.
+    assert bench._graph_flops(graph, tf) == 2 * 4 * 8 * 8 * 5 * 3 * 3 * 2
+
+
+def test_bench_training_reports_every_phase(tiny_zoo, capsys):
+    code, line = run_tool("bench_training", ["--preset", "tiny-bair", "--zoo", str(tiny_zoo),
+                                              "--steps", "1", "--profile"], capsys)
+    report = json.loads(line)
+    assert code == 0 and list(report["phases"]) == ["stage_1", "stage_2", "end_to_end"]
+    assert report["settings"] == {"batch_size": 2, "sequence_length": 5, "steps": 1}
+    phases = report["phases"]
+    # The baseline trains both modules with a latent at each level: more work than either stage.
+    assert phases["end_to_end"]["flops"] > max(phases["stage_1"]["flops"], phases["stage_2"]["flops"])
+    assert phases["end_to_end"]["parameters_trained"] > phases["stage_2"]["parameters_trained"]
+    for entry in phases.values():
+        rate = entry["flops"] / entry["seconds_per_step"] / 1e9
+        assert entry["gflops"] == pytest.approx(rate, rel=0.01, abs=0.1)
+        convolutions = entry["convolutions"]
+        assert set(convolutions["by_op"]) == {"Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"}
+    with pytest.raises(SystemExit, match="unknown phase"):
+        load_tool("bench_training").main(["--preset", "tiny-bair", "--zoo", str(tiny_zoo), "--phases", "stage_3"])
+
+
+@pytest.mark.slow  # two variants, each trained and evaluated
+def test_ablate_trains_variants_at_equal_cpu_and_skips_finished_ones(tiny_zoo, tmp_path, capsys):
+    import tensorflow_datasets as tfds
+
+    out = tmp_path / "ablation.json"
+    argv = ["--preset", "tiny-bair", "--zoo", str(tiny_zoo), "--variants", "base,skip_previous+beta_1e-3",
+            "--budget", "2", "--videos", "3", "--samples", "2", "--out", str(out)]
+    with tfds.testing.mock_data(num_examples=16):  # the recipe's batch of 8 needs full batches
+        assert load_tool("ablate").main(argv) == 0
+        results = json.loads(out.read_text())
+        base, changed = results["variants"]["base"], results["variants"]["skip_previous+beta_1e-3"]
+        assert changed["config"]["skip_from"] == "previous" and changed["config"]["beta"] == 1e-3
+        assert base["config"]["beta"] == 1e-4 and base["config"]["skip_from"] == "context"
+        for entry in (base, changed):
+            stages = entry["training"]["stages"]
+            assert sorted(stages) == ["stage_1", "stage_2"]
+            # Each stage stops once it has spent its share of the budget (1 s each).
+            assert all(1.0 <= stage["cpu"] < 30 and stage["steps"] >= 2 for stage in stages.values())
+            assert sorted(entry["modules"]) == ["1", "2"] and entry["videos"] == 3
+        capsys.readouterr()
+        assert load_tool("ablate").main(argv) == 0  # nothing left to train
+        printed = capsys.readouterr().out
+        assert '"variant"' not in printed and "| skip_previous+beta_1e-3 |" in printed
+        with pytest.raises(SystemExit, match="holds results for"):
+            load_tool("ablate").main(argv[:-2] + ["--budget", "3", "--out", str(out)])
+    assert np.isfinite(base["modules"]["2"]["psnr"])

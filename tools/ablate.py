@@ -1,0 +1,261 @@
+"""Which model and training choices buy quality, at equal compute.
+
+    python tools/ablate.py --preset bair-4mod --data-dir /work/data/tfds
+    python tools/ablate.py --preset cityscapes-4mod --data-dir /work/data/tfds \
+        --variants base,skip_previous,long_clips --budget 800 --videos 96 --samples 4
+
+Every variant starts from the preset's architecture (`zoo/PRESET/config.json`)
+and training recipe (batch 8, clips of context + train_future frames, Adam at
+1e-3, a fresh optimizer per stage) and changes one thing. Each is trained
+greedily on the preset's stand-in for the same process-CPU seconds
+(`--budget`, split equally over the K stages: a stage stops when its share is
+spent, so a costlier step means fewer steps; the clock starts after the
+first step, which traces the graph), then evaluated on the first
+`--videos` test videos, best of `--samples`, over the preset's evaluation
+horizon, with 1 and K modules and copy-last-frame on the same videos.
+
+Variants (`--variants`, comma-separated; default all that apply):
+
+    base             the recipe as it is
+    skip_previous    decoders fuse the previous frame's features, not the last context frame's
+    decoder_actions  decoders see the action too (action-conditioned presets)
+    long_clips       train on context + eval_future frames (the evaluated horizon)
+    cosine_lr        learning rate 1e-3 decaying to 0 along a cosine over each stage's budget
+    batch_16         batch 16
+    beta_1e-3        beta 1e-3 (default 1e-4)
+    beta_1e-5        beta 1e-5
+    wide             twice the channels in every module
+
+Variants combine with `+`: `skip_previous+cosine_lr`.
+
+Results go to `--out` (default `runs/ablation-PRESET.json`), one entry per
+variant, written as each finishes; a rerun skips the variants already there
+(`--redo` trains them again). Prints one JSON line per variant and, at the
+end, the table as Markdown.
+"""
+
+import argparse
+import json
+import math
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+
+CHANGES = {
+    "base": "the recipe as it is",
+    "skip_previous": "decoders fuse the previous frame's features, not the last context frame's",
+    "decoder_actions": "decoders see the action too",
+    "long_clips": "clips of context + eval_future frames",
+    "cosine_lr": "cosine learning-rate decay over each stage",
+    "batch_16": "batch 16",
+    "beta_1e-3": "beta 1e-3",
+    "beta_1e-5": "beta 1e-5",
+    "wide": "twice the channels",
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="bair-4mod")
+    parser.add_argument("--zoo", type=Path, default=ROOT / "zoo")
+    parser.add_argument("--data", default=None, help="default: the preset's stand-in")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--variants", default=None, help="comma-separated (default: all that apply)")
+    parser.add_argument("--budget", type=float, default=800.0,
+                        help="process-CPU seconds of greedy training per variant (default 800)")
+    parser.add_argument("--videos", type=int, default=96, help="test videos evaluated")
+    parser.add_argument("--samples", type=int, default=4, help="N of best of N")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--redo", action="store_true", help="train variants already in --out again")
+    args = parser.parse_args(argv)
+
+    from ghvae_keras import training
+
+    threads = training.configure_threads()
+    from ghvae_keras import zoo
+
+    folder = zoo.resolve_preset(str(args.zoo / args.preset), require_weights=False)
+    metadata = zoo.read_metadata(folder)
+    config = json.loads((folder / zoo.CONFIG_FILE).read_text())["config"]
+    action_conditioned = bool(config.get("action_dim"))
+    names = (args.variants.split(",") if args.variants else
+             [name for name in CHANGES if action_conditioned or name != "decoder_actions"])
+    for name in names:
+        for part in name.split("+"):
+            if part not in CHANGES:
+                parser.error(f"unknown variant {part!r}; choose from {', '.join(CHANGES)}")
+            if part == "decoder_actions" and not action_conditioned:
+                parser.error(f"{args.preset} has no actions: decoder_actions does not apply")
+    out = args.out or ROOT / "runs" / f"ablation-{args.preset}.json"
+    results = json.loads(out.read_text()) if out.is_file() else {}
+    settings = {"preset": args.preset, "data": args.data or metadata["data"]["stand_in"]["name"],
+                "budget_cpu_seconds": args.budget, "videos": args.videos, "samples": args.samples,
+                "seed": args.seed, "threads": threads}
+    if results.get("settings", settings) != settings:
+        sys.exit(f"ablate: {out} holds results for {results['settings']}, not {settings}; "
+                 "use the same options or another --out")
+    results["settings"] = settings
+    results.setdefault("variants", {})
+    results["command"] = "python tools/ablate.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+
+    for name in names:
+        if name in results["variants"] and not args.redo:
+            continue
+        entry = run_variant(name, config, metadata, settings, args)
+        results["variants"][name] = entry
+        out.parent.mkdir(parents=True, exist_ok=True)
+        from ghvae_keras.files import write_json
+
+        write_json(out, results)
+        print(json.dumps({"variant": name, **entry}), flush=True)
+    print(markdown_table(results))
+    return 0
+
+
+def recipe(name, config, protocol):
+    """The model config and training settings of a variant."""
+    config = dict(config)
+    settings = {"batch_size": 8, "sequence_length": protocol["context"] + protocol["train_future"],
+                "cosine_lr": False}
+    for part in name.split("+"):
+        if part == "skip_previous":
+            config["skip_from"] = "previous"
+        elif part == "decoder_actions":
+            config["decoder_actions"] = True
+        elif part == "long_clips":
+            settings["sequence_length"] = protocol["context"] + protocol["eval_future"]
+        elif part == "cosine_lr":
+            settings["cosine_lr"] = True
+        elif part == "batch_16":
+            settings["batch_size"] = 16
+        elif part.startswith("beta_"):
+            config["beta"] = float(part.removeprefix("beta_"))
+        elif part == "wide":
+            config["module_channels"] = [2 * c for c in config["module_channels"]]
+    return config, settings
+
+
+def run_variant(name, config, metadata, settings, args):
+    import keras
+
+    from ghvae_keras import GHVAE, evaluation, training
+    from ghvae_keras import data as datasets
+
+    protocol = metadata["protocol"]
+    config, train = recipe(name, config, protocol)
+    keras.utils.set_random_seed(args.seed)
+    model = GHVAE.from_config(config)
+    data = datasets.load(settings["data"], "train", train["sequence_length"], train["batch_size"],
+                         seed=args.seed, image_size=model.image_size, data_dir=args.data_dir)
+    share = args.budget / model.num_modules
+    stages = {}
+    started = time.time()
+    for stage in range(1, model.num_modules + 1):
+        budget = CpuBudget(share, 1e-3 if train["cosine_lr"] else None)
+        # The budget ends a stage; the step count only has to be out of reach.
+        training.fit_greedy(model, data, steps_per_stage=10**6, checkpoint_every=10**6, stages=[stage],
+                            noise_seed=args.seed, callbacks=[budget], verbose=0)
+        stages[f"stage_{stage}"] = {"steps": budget.steps, "cpu": round(budget.cpu, 1),
+                                    "wall": round(budget.wall, 1), "loss": budget.loss}
+        print(f"{name}: stage {stage}: {budget.steps} steps, {budget.cpu:.0f} CPU s, "
+              f"{budget.wall:.0f} s, loss {budget.loss}", file=sys.stderr, flush=True)
+    train_wall = time.time() - started
+    counts = sorted({1, model.num_modules})
+    result = evaluation.evaluate(model, settings["data"], "test", num_samples=args.samples,
+                                 num_modules=counts, max_videos=args.videos, fvd=False,
+                                 seed=args.seed, data_dir=args.data_dir, protocol=protocol, verbose=0)
+    by_count = {entry["num_modules"]: entry for entry in result["metrics"]}
+    floor = result["metrics"][0][evaluation.COPY_LAST_FRAME]
+    return {
+        "change": " and ".join(CHANGES[part] for part in name.split("+")),
+        "config": {key: config[key] for key in ("module_channels", "beta", "skip_from", "decoder_actions")
+                   if key in config},
+        "training": {**train, "stages": stages, "wall": round(train_wall, 1),
+                     "cpu": round(sum(s["cpu"] for s in stages.values()), 1)},
+        "modules": {str(k): {"psnr": round(e["psnr"], 3), "ssim": round(e["ssim"], 4),
+                             "psnr_per_frame": [round(v, 2) for v in e["psnr_per_frame"]]}
+                    for k, e in by_count.items()},
+        "copy_last_frame": {"psnr": round(floor["psnr"], 3), "ssim": round(floor["ssim"], 4)},
+        "videos": result["videos"],
+        "horizon": result["horizon"],
+    }
+
+
+def _callback_base():
+    import keras
+
+    return keras.callbacks.Callback
+
+
+class CpuBudget(_callback_base()):
+    """Stops a phase once it has spent `seconds` of process CPU time; with
+    `cosine_from`, sets the learning rate along a cosine from that value to 0
+    over the budget (the CPU spent standing in for the step count)."""
+
+    def __init__(self, seconds, cosine_from=None):
+        super().__init__()
+        self.seconds, self.cosine_from = seconds, cosine_from
+        self.steps, self.loss = 0, None
+
+    def on_train_begin(self, logs=None):
+        self.cpu_start = self.wall_start = None
+
+    @property
+    def cpu(self):
+        return 0.0 if self.cpu_start is None else time.process_time() - self.cpu_start
+
+    @property
+    def wall(self):
+        return 0.0 if self.wall_start is None else time.time() - self.wall_start
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.cosine_from is not None:
+            fraction = min(1.0, self.cpu / self.seconds)
+            self.model.optimizer.learning_rate = (
+                self.cosine_from * 0.5 * (1.0 + math.cos(math.pi * fraction)))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        self.loss = float((logs or {}).get("loss", float("nan")))
+        if self.cpu_start is None:
+            # The clock starts after the first step, which traces the graph and
+            # fills the shuffle buffer: a fixed cost that long runs amortise.
+            self.cpu_start, self.wall_start = time.process_time(), time.time()
+        elif self.cpu >= self.seconds:
+            self.model.stop_training = True
+
+
+def markdown_table(results):
+    variants = results["variants"]
+    if not variants:
+        return ""
+    settings = results["settings"]
+    any_entry = next(iter(variants.values()))
+    top = max(int(k) for k in any_entry["modules"])
+    lines = [
+        f"{settings['preset']} on {settings['data']}: {settings['budget_cpu_seconds']:.0f} process-CPU s "
+        f"of greedy training per variant; {any_entry['videos']} test videos, best of {settings['samples']}, "
+        f"{any_entry['horizon']} predicted frames",
+        "",
+        f"| variant | steps (stages 1..{top}) | PSNR 1 module | PSNR {top} modules | SSIM {top} modules "
+        f"| PSNR {top} − copy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, entry in variants.items():
+        steps = "/".join(str(s["steps"]) for s in entry["training"]["stages"].values())
+        one, full, floor = entry["modules"]["1"], entry["modules"][str(top)], entry["copy_last_frame"]
+        lines.append(f"| {name} | {steps} | {one['psnr']:.2f} | {full['psnr']:.2f} | {full['ssim']:.3f} "
+                     f"| {full['psnr'] - floor['psnr']:+.2f} |")
+    floor = any_entry["copy_last_frame"]
+    lines.append(f"| copy last frame | – | – | {floor['psnr']:.2f} | {floor['ssim']:.3f} | 0 |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
