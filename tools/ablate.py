@@ -79,6 +79,7 @@ def main(argv=None):
 
     threads = training.configure_threads()
     from ghvae_keras import zoo
+    from ghvae_keras.files import write_json  # makes the folder, writes atomically
 
     folder = zoo.resolve_preset(str(args.zoo / args.preset), require_weights=False)
     metadata = zoo.read_metadata(folder)
@@ -109,9 +110,6 @@ def main(argv=None):
             continue
         entry = run_variant(name, config, metadata, settings, args)
         results["variants"][name] = entry
-        out.parent.mkdir(parents=True, exist_ok=True)
-        from ghvae_keras.files import write_json
-
         write_json(out, results)
         print(json.dumps({"variant": name, **entry}), flush=True)
     print(markdown_table(results))

@@ -90,7 +90,8 @@ def main(argv=None):
         training.prepare_phase(model, stage, latents)
         batch = _batch(model, batch_size, length, np, tf)
         step = tf.function(model.train_step)
-        flops = _graph_flops(step.get_concrete_function(batch).graph, tf)
+        graph = step.get_concrete_function(batch).graph
+        flops = _graph_flops(graph, tf)
         times = _time_steps(step, batch, args.steps)
         seconds = statistics.median(times)
         entry = {
@@ -101,7 +102,7 @@ def main(argv=None):
             "parameters_trained": int(sum(np.prod(v.shape) for v in model.trainable_variables)),
         }
         if args.profile:
-            entry["convolutions"] = _conv_profile(step.get_concrete_function(batch).graph, seconds, tf)
+            entry["convolutions"] = _conv_profile(graph, seconds, tf)
         if args.loop:
             data_name = args.data or metadata["data"]["stand_in"]["name"]
             loop = _loop_seconds(model, stage, data_name, args, batch_size, length, keras)
@@ -109,8 +110,6 @@ def main(argv=None):
             entry["loop_vs_bare"] = round(loop["loop_seconds_per_step"] / seconds, 3)
         results[phase] = entry
         print(f"{phase}: {json.dumps(entry)}", file=sys.stderr, flush=True)
-
-    import keras as keras_module
 
     print(json.dumps({
         "preset": args.preset,
@@ -121,8 +120,8 @@ def main(argv=None):
                      **({"loop_steps": args.loop_steps, "checkpoint_every": args.checkpoint_every}
                         if args.loop else {})},
         "machine": {"processor": platform.processor() or platform.machine(), "cores": os.cpu_count()},
-        "versions": {"keras": keras_module.__version__, "tensorflow": tf.__version__,
-                     "backend": keras_module.backend.backend()},
+        "versions": {"keras": keras.__version__, "tensorflow": tf.__version__,
+                     "backend": keras.backend.backend()},
         "command": "python tools/bench_training.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }))
     return 0
