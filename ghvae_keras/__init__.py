@@ -1,7 +1,17 @@
-"""ghvae-keras: Greedy Hierarchical VAEs for video prediction in Keras 3."""
+"""ghvae-keras: Greedy Hierarchical VAEs for video prediction in Keras 3.
 
+The public names load on first use, so `import ghvae_keras` is quick and
+imports neither Keras nor TensorFlow: the `ghvae` command quiets
+TensorFlow's start-up logging before it starts, and the simulators' worker
+processes never load it.
+"""
+
+import importlib
 import importlib.util
 import os
+
+from ghvae_keras.errors import GHVAEError
+from ghvae_keras.version import __version__
 
 if (
     os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"
@@ -13,18 +23,33 @@ if (
         "the model without TensorFlow"
     )
 
-__version__ = "0.1.0"
+# Where each public name lives.
+_PUBLIC = {
+    "GHVAE": "ghvae_keras.model",
+    "GHVAEModule": "ghvae_keras.layers",
+    "Preset": "ghvae_keras.zoo",
+    "from_pretrained": "ghvae_keras.zoo",
+    "list_models": "ghvae_keras.zoo",
+    "load_preset": "ghvae_keras.zoo",
+    "load_sample": "ghvae_keras.zoo",
+    "push_to_hub": "ghvae_keras.zoo",
+}
 
-from ghvae_keras.layers import GHVAEModule  # noqa: E402
-from ghvae_keras.model import GHVAE  # noqa: E402
-from ghvae_keras.zoo import from_pretrained, list_models, load_sample, push_to_hub  # noqa: E402
+__all__ = ["GHVAEError", "__version__", *_PUBLIC]
 
-__all__ = [
-    "GHVAE",
-    "GHVAEModule",
-    "from_pretrained",
-    "list_models",
-    "load_sample",
-    "push_to_hub",
-    "__version__",
-]
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    try:  # a subpackage or module: ghvae_keras.zoo, ghvae_keras.training, ...
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as error:
+        if error.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__():
+    return sorted([*globals(), *_PUBLIC])

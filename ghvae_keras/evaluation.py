@@ -14,18 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from ghvae_keras import data as data_lib
-from ghvae_keras import files, zoo
+from ghvae_keras import zoo
+from ghvae_keras.errors import InputError
 from ghvae_keras.metrics import VideoEmbedder, best_of_n, features_distance, fvd as fvd_lib, psnr, ssim
-
-COPY_LAST_FRAME = "copy_last_frame"
-
-
-def load_for_evaluation(preset_or_path):
-    """The model of a preset (registered name, `hf://` URI or folder) and
-    the protocol of its metadata (`{"context", "eval_future", ...}`, or `{}`)."""
-    folder = zoo.resolve_preset(preset_or_path)
-    protocol = zoo.read_metadata(folder).get("protocol") or {}
-    return zoo.from_pretrained(str(folder)), protocol
+from ghvae_keras.zoo.reports import COPY_LAST_FRAME
 
 
 def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=None,
@@ -72,27 +64,28 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
         `fvd_samples`: the samples per video FVD saw.
 
     Raises:
-        ValueError: bad arguments, a context or horizon the data cannot
+        InputError: bad arguments, a context or horizon the data cannot
             hold, or too few frames or videos for FVD.
         ghvae_keras.metrics.WeightsMissing: FVD without converted I3D weights.
     """
     if isinstance(model, (str, Path)):
-        model, protocol = load_for_evaluation(model)
+        preset = zoo.load_preset(model)
+        model, protocol = preset.model, preset.protocol
     protocol = protocol or {}
     context = int(protocol.get("context") or model.context_length) if context is None else context
     horizon = int(protocol.get("eval_future") or model.horizon) if horizon is None else horizon
     counts = _module_counts(num_modules, model)
     if num_samples < 1 or context < 1 or horizon < 1 or batch_size < 1:
-        raise ValueError(f"samples, context, horizon and batch size must be >= 1, got "
+        raise InputError(f"samples, context, horizon and batch size must be >= 1, got "
                          f"{num_samples}, {context}, {horizon}, {batch_size}")
     if max_videos is not None and max_videos < 1:
-        raise ValueError(f"max_videos must be >= 1, got {max_videos}")
+        raise InputError(f"max_videos must be >= 1, got {max_videos}")
     fvd_samples = num_samples if fvd_samples is None else fvd_samples
     if not 1 <= fvd_samples <= num_samples:
-        raise ValueError(f"fvd_samples must be in 1..{num_samples}, got {fvd_samples}")
+        raise InputError(f"fvd_samples must be in 1..{num_samples}, got {fvd_samples}")
     others = dict(others or {})
     if fvd and context + horizon < fvd_lib.MIN_FRAMES:
-        raise ValueError(f"FVD needs at least {fvd_lib.MIN_FRAMES} frames (context + horizon), got "
+        raise InputError(f"FVD needs at least {fvd_lib.MIN_FRAMES} frames (context + horizon), got "
                          f"{context} + {horizon}; predict more frames or leave FVD out")
     if fvd and embedder is None:
         embedder = VideoEmbedder()  # fails now, not after the predictions, without weights
@@ -104,13 +97,13 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
     scores = {name: {"psnr": [], "ssim": []} for name in names}
     features = {name: [] for name in names + ["real"]}
     videos, started = 0, time.perf_counter()
-    for index, batch in enumerate(batches):
-        frames = batch["frames"].numpy()
+    for index, batch in enumerate(data_lib.iterate(batches)):
+        frames = batch["frames"]
         if max_videos is not None:
             frames = frames[: max_videos - videos]
-        actions = batch["actions"].numpy()[: len(frames)] if "actions" in batch else None
+        actions = batch["actions"][: len(frames)] if "actions" in batch else None
         if model.action_dim is not None and actions is None:
-            raise ValueError(f"the model takes {model.action_dim}-d actions; {data} has none")
+            raise InputError(f"the model takes {model.action_dim}-d actions; {data} has none")
         if model.action_dim is None:
             actions = None
         past, future = frames[:, :context], frames[:, context:]
@@ -138,9 +131,9 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
         if max_videos is not None and videos >= max_videos:
             break
     if videos == 0:
-        raise ValueError(f"{data} ({split}) has no videos")
+        raise InputError(f"{data} ({split}) has no videos")
     if fvd and videos < 2:
-        raise ValueError("FVD needs at least 2 videos")
+        raise InputError("FVD needs at least 2 videos")
 
     def summary(name):
         entry = {}
@@ -172,10 +165,7 @@ def _module_counts(num_modules, model):
     if num_modules is None:
         return [model.active_modules]
     counts = [num_modules] if isinstance(num_modules, (int, np.integer)) else list(num_modules)
-    for k in counts:
-        if not isinstance(k, (int, np.integer)) or not 1 <= k <= model.num_modules:
-            raise ValueError(f"num_modules must be in 1..{model.num_modules}, got {k!r}")
-    return sorted(set(int(k) for k in counts))
+    return sorted(set(counts))
 
 
 def format_table(result):
@@ -200,30 +190,3 @@ def format_table(result):
 def _cells(entry):
     fvd = "–" if entry["fvd"] is None else f"{entry['fvd']:.1f}"
     return f"{entry['psnr']:.2f}", f"{entry['ssim']:.4f}", fvd
-
-
-def metrics_block(result, command=None):
-    """An `evaluate` result in the form a preset's metadata keeps under
-    `metrics.<name>` (and its card shows): `modules` {"1": {psnr, ssim,
-    fvd, psnr_per_frame}, ...}, `copy_last_frame`, one entry per other model (e.g.
-    `end_to_end`), and `samples`, `fvd_samples`, `videos`, `context`,
-    `horizon`, `dataset`, `split`, `command`."""
-    def figures(entry):
-        return {**{metric: entry[metric] for metric in ("psnr", "ssim", "fvd")},
-                "psnr_per_frame": [round(value, 3) for value in entry["psnr_per_frame"]]}
-
-    entries = result["metrics"]
-    return {
-        "modules": {str(entry["num_modules"]): figures(entry) for entry in entries},
-        "copy_last_frame": figures(entries[0][COPY_LAST_FRAME]),
-        **{name: figures(entry) for name, entry in result.get("others", {}).items()},
-        **{key: result.get(key) for key in ("samples", "fvd_samples", "videos", "context",
-                                             "horizon", "dataset", "split")},
-        "command": command or entries[0].get("command"),
-    }
-
-
-def write_json(result, path):
-    """Writes `result` as JSON to `path` (a temporary file renamed: a failed
-    write leaves the old file)."""
-    files.write_json(path, result)

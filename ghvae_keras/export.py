@@ -24,15 +24,12 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from ghvae_keras.files import atomic_path
+from ghvae_keras.atomic_files import atomic_path
+from ghvae_keras.errors import ExportError
 
 SERVING_SIGNATURE = "serving_default"
 NOISE_SIGNATURE = "predict_with_noise"
 _NOISE_MODES = ("input", "random")
-
-
-class ExportError(ValueError):
-    """A model that cannot be exported as asked."""
 
 
 def input_specs(model, batch=None, context=None, horizon=None, noise=True):

@@ -239,26 +239,26 @@ class TemporalCore(keras.layers.Layer):
 class GaussianHead(keras.layers.Layer):
     """A diagonal Gaussian over a spatial latent, used as prior and posterior.
 
-    `call` returns `(mean, log_var)`; `sample` draws z from them. In
-    `"sample"` mode `z = mean + std * noise`, with `noise` given by the caller
+    `call` returns `(mean, log_var)`; `sample` draws z from them. With
+    `sampling="sample"`, `z = mean + std * noise`, `noise` given by the caller
     (so that it can come from the input pipeline, which differs per replica)
-    or drawn from the layer's own seed generator. In `"mode"` mode `z = mean`,
-    which makes outputs deterministic.
+    or drawn from the layer's own seed generator; with `sampling="mode"`,
+    `z = mean`, which makes outputs deterministic.
 
     Args:
         latent_channels: channels of z.
         hidden_channels: channels of the hidden convolution.
-        mode: `"sample"` or `"mode"`.
+        sampling: `"sample"` or `"mode"`.
         seed: seed of the layer's generator, used when no noise is given.
     """
 
-    def __init__(self, latent_channels, hidden_channels, mode="sample", seed=None, **kwargs):
+    def __init__(self, latent_channels, hidden_channels, sampling="sample", seed=None, **kwargs):
         super().__init__(**kwargs)
-        if mode not in ("sample", "mode"):
-            raise ValueError(f"mode must be 'sample' or 'mode', got {mode!r}")
+        if sampling not in ("sample", "mode"):
+            raise ValueError(f"sampling must be 'sample' or 'mode', got {sampling!r}")
         self.latent_channels = latent_channels
         self.hidden_channels = hidden_channels
-        self.mode = mode
+        self.sampling = sampling
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.hidden = _conv(hidden_channels, name="hidden")
@@ -276,7 +276,7 @@ class GaussianHead(keras.layers.Layer):
 
     def sample(self, mean, log_var, noise=None):
         """Draws z; `noise` (standard normal, like `mean`) is drawn if omitted."""
-        if self.mode == "mode":
+        if self.sampling == "mode":
             return mean
         if noise is None:
             noise = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
@@ -287,7 +287,7 @@ class GaussianHead(keras.layers.Layer):
             **super().get_config(),
             "latent_channels": self.latent_channels,
             "hidden_channels": self.hidden_channels,
-            "mode": self.mode,
+            "sampling": self.sampling,
             "seed": self.seed,
         }
 

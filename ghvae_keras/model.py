@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from ghvae_keras.errors import InputError
 from ghvae_keras.layers import GHVAEModule, gaussian_kl
 
 _LATENT_MODES = ("top", "all")
@@ -141,9 +142,12 @@ class GHVAE(keras.Model):
 
     @active_modules.setter
     def active_modules(self, value):
-        if not 1 <= value <= len(self.module_channels):
-            raise ValueError(
-                f"active_modules must be in 1..{len(self.module_channels)}, got {value}"
+        # The one check of a module count: truncation, loading and the
+        # command line all come through here.
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                or not 1 <= value <= len(self.module_channels):
+            raise InputError(
+                f"the number of modules must be in 1..{len(self.module_channels)}, got {value!r}"
             )
         self._active_modules = int(value)
 

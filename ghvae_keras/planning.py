@@ -127,8 +127,7 @@ class CEMPlanner:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         # A deterministic copy: the prior's means, the same weights.
-        self.model = GHVAE.from_config({**model.get_config(), "sampling": "mode"})
-        self.model.set_weights(model.get_weights())
+        self.model = model.clone(sampling="mode")
         self.rollout = rollout
         if rollout is None:
             self._score = _compile(lambda context, actions, goal: self._frame_costs(

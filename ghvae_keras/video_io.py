@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ghvae_keras.errors import InputError
-from ghvae_keras.files import atomic_path
+from ghvae_keras.atomic_files import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -217,11 +217,20 @@ def _read_frame_folder(path):
 def _read_arrays(path):
     try:
         if path.suffix.lower() == ".npy":
-            return np.load(path, allow_pickle=False), None
-        with np.load(path, allow_pickle=False) as arrays:
-            if "frames" not in arrays:
-                raise InputError(f"{path}: has no 'frames' array (it has {sorted(arrays)})")
-            return arrays["frames"], (arrays["actions"] if "actions" in arrays else None)
+            frames, actions = np.load(path, allow_pickle=False), None
+        else:
+            with np.load(path, allow_pickle=False) as arrays:
+                if "frames" not in arrays:
+                    raise InputError(f"{path}: has no 'frames' array (it has {sorted(arrays)})")
+                frames, actions = arrays["frames"], (arrays["actions"] if "actions" in arrays else None)
+        # [T, H, W] is a grayscale clip, but an [H, W, 3] array is one colour
+        # frame, not 64 frames of 64×3 pixels.
+        if frames.ndim == 3 and frames.shape[-1] in (3, 4):
+            raise InputError(
+                f"{path}: read an array of shape {list(frames.shape)}, one RGB frame; a clip is "
+                "[T, H, W, 3] (or grayscale [T, H, W]): stack the context frames along a first axis"
+            )
+        return frames, actions
     except InputError:
         raise
     except (OSError, ValueError, EOFError) as error:

@@ -4,8 +4,10 @@ import shutil
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds
 
 from ghvae_keras import GHVAE, cli, video_io, zoo
+from ghvae_keras.zoo import registry
 from tiny_data import TINY, perturb_zero_init
 
 SUBCOMMANDS = [["list"], ["predict"], ["train"], ["export"], ["publish"], ["demo"], ["data", "show"]]
@@ -230,13 +232,29 @@ def test_presets_that_cannot_predict(preset_name, message, tmp_path, monkeypatch
     metadata = zoo.read_metadata(config_only)
     del metadata["files"][zoo.WEIGHTS_FILE]
     (config_only / zoo.METADATA_FILE).write_text(json.dumps(metadata))
-    monkeypatch.setattr(zoo, "_ZOO_DIRS", (config_only.parent,))
+    monkeypatch.setattr(registry, "ZOO_DIRS", (config_only.parent,))
     out = tmp_path / "prediction.gif"
     assert cli.main(["predict", preset_name, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and not out.exists()
     if preset_name == "bair-4mod":
         assert "ghvae train bair-4mod --data bair" in err
+
+
+
+def test_predict_verifies_each_preset_file_once(preset, tmp_path, monkeypatch):
+    from ghvae_keras.zoo import folder
+
+    hashed, real = [], folder.sha256
+
+    def counting(path):
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(folder, "sha256", counting)
+    assert cli.main(["predict", str(preset), "--out", str(tmp_path / "p.gif"), "--quiet"]) == 0
+    assert {zoo.CONFIG_FILE, zoo.WEIGHTS_FILE, zoo.SAMPLE_FILE} <= set(hashed)
+    assert len(hashed) == len(set(hashed)), f"hashed more than once: {sorted(hashed)}"
 
 
 # -- train, export, publish -------------------------------------------------------
@@ -298,3 +316,90 @@ def test_publish_dry_run(preset, tmp_path, capsys):
         p.name for p in upload.iterdir()) <= set(zoo.PRESET_FILES)
     assert cli.main(["publish", str(preset), "--dry-run", "--out", str(upload)]) == 2
     assert "exists and is not empty" in capsys.readouterr().err
+
+
+# -- evaluate -------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_bair(tmp_path):
+    """A preset of BAIR's action size that evaluates 2 → 4 frames."""
+    model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=4,
+                  context_length=2, horizon=3, seed=3)
+    perturb_zero_init(model)
+    metadata = {"name": "tiny-bair", "description": "A tiny preset for tests.",
+                "protocol": {"context": 2, "train_future": 3, "eval_future": 4}}
+    return zoo.save_preset(model, tmp_path / "tiny-bair", metadata)
+
+
+def test_evaluate_prints_a_table_and_writes_json(tiny_bair, tmp_path, capsys):
+    out = tmp_path / "results" / "eval.json"
+    with tfds.testing.mock_data(num_examples=3):
+        code = cli.main(["evaluate", str(tiny_bair), "--data", "bair", "--samples", "2",
+                         "--num-modules", "1,2", "--no-fvd", "--json", str(out), "--quiet"])
+    assert code == 0
+    printed = capsys.readouterr()
+    assert printed.err == ""
+    lines = printed.out.splitlines()
+    assert lines[0] == "bair (test), 3 videos, 2 → 4 frames, best of 2"
+    assert [line.split("  ")[0] for line in lines[2:5]] == ["1 module", "2 modules", "copy last frame"]
+    result = json.loads(out.read_text())
+    assert [entry["num_modules"] for entry in result["metrics"]] == [1, 2]
+    assert result["metrics"][0]["command"] == (
+        f"ghvae evaluate {tiny_bair} --data bair --split test --samples 2 --context 2 --horizon 4 "
+        "--num-modules 1,2 --no-fvd")
+    # The JSON entries are what a preset's metadata lists under `metrics`.
+    assert f"{result['metrics'][1]['psnr']:.2f}" in lines[3]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--num-modules", "5", "--no-fvd"], "number of modules must be in 1..2, got 5"),
+    (["--horizon", "3"], "FVD needs at least 9 frames"),
+    (["--horizon", "7"], "make them with `python -m ghvae_keras.metrics.convert_i3d`"),
+])
+def test_evaluate_bad_input_exits_2_with_one_line(tiny_bair, tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.setenv("GHVAE_KERAS_CACHE", str(tmp_path / "empty"))
+    with tfds.testing.mock_data(num_examples=2):
+        code = cli.main(["evaluate", str(tiny_bair), "--data", "bair", "--quiet"] + argv)
+    error = capsys.readouterr().err
+    assert code == 2
+    assert message in error and "Traceback" not in error and len(error.strip().splitlines()) == 1
+
+
+def test_evaluate_refuses_a_malformed_module_list(tiny_bair, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["evaluate", str(tiny_bair), "--data", "bair", "--num-modules", "1,x"])
+    assert exit_info.value.code == 2
+    assert "expected module counts like 4 or 1,2,3,4" in capsys.readouterr().err
+
+
+def test_evaluate_too_short_episodes_exit_2(tiny_bair, capsys):
+    import tensorflow as tf
+
+    def short_episodes(self, **kwargs):
+        video = tf.RaggedTensor.from_row_lengths(np.zeros((6, 64, 64, 3), np.uint8), [3, 3])
+        actions = tf.RaggedTensor.from_row_lengths(np.zeros((4, 5), np.float32), [2, 2])
+        return tf.data.Dataset.from_tensor_slices({"video": video, "actions": actions})
+
+    with tfds.testing.mock_data(as_dataset_fn=short_episodes):
+        code = cli.main(["evaluate", str(tiny_bair), "--data", "robonet", "--no-fvd", "--quiet"])
+    error = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in error
+    assert "sequence_length 6 is longer than an episode of robonet" in error
+
+
+def test_the_command_prints_only_its_own_lines(preset, tmp_path):
+    """No TensorFlow start-up logging unless asked for: a fresh process, with
+    the environment a user has (no TF_CPP_MIN_LOG_LEVEL)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    out = tmp_path / "p.gif"
+    done = subprocess.run([sys.executable, "-m", "ghvae_keras.cli", "predict", str(preset), "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.splitlines() == [f"wrote {out}: 2 context frames, then 3 predicted; 1 sample, "
+                                        "true frames above (3)"]

@@ -1,12 +1,12 @@
-import json
 
 import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from ghvae_keras import GHVAE, cli, data, evaluation, zoo
-from ghvae_keras.files import sha256
+from ghvae_keras import GHVAE, data, evaluation, zoo
+from ghvae_keras.zoo import reports
+from ghvae_keras.atomic_files import sha256
 from ghvae_keras.metrics import I3D, VideoEmbedder, WeightsMissing, best_of_n, psnr, ssim
 from ghvae_keras.metrics import i3d as i3d_lib
 from tiny_data import perturb_zero_init
@@ -90,7 +90,7 @@ def test_other_models_see_the_same_videos_and_samples(tiny_model):
                                      others={"baseline": tiny_model.truncated(1)})
     baseline, one = result["others"]["baseline"], result["metrics"][0]
     assert (baseline["psnr"], baseline["ssim"]) == (one["psnr"], one["ssim"])
-    block = evaluation.metrics_block(result, command="ghvae evaluate tiny")
+    block = reports.metrics_block(result, command="ghvae evaluate tiny")
     assert block["modules"] == {
         str(e["num_modules"]): {**{m: e[m] for m in ("psnr", "ssim", "fvd")},
                                 "psnr_per_frame": [round(v, 3) for v in e["psnr_per_frame"]]}
@@ -115,7 +115,7 @@ def test_preset_protocol_gives_the_defaults_and_max_videos_stops(preset, capsys)
 
 def test_bad_arguments_are_refused_before_any_work(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv("GHVAE_KERAS_CACHE", str(tmp_path))
-    with pytest.raises(ValueError, match=r"num_modules must be in 1\.\.2, got 3"):
+    with pytest.raises(ValueError, match=r"number of modules must be in 1\.\.2, got 3"):
         evaluation.evaluate(tiny_model, "bair", num_modules=[1, 3], fvd=False)
     with pytest.raises(ValueError, match="FVD needs at least 9 frames"):
         evaluation.evaluate(tiny_model, "bair", context=2, horizon=3)
@@ -145,59 +145,3 @@ def test_fvd_of_every_module_count_and_the_floor(tiny_model, i3d_cache):
     from ghvae_keras.metrics import features_distance
 
     assert fvds[2] == pytest.approx(features_distance(embedder(frames), embedder(copy)), rel=1e-6)
-
-
-def test_cli_prints_a_table_and_writes_json(preset, tmp_path, capsys):
-    out = tmp_path / "results" / "eval.json"
-    with tfds.testing.mock_data(num_examples=3):
-        code = cli.main(["evaluate", str(preset), "--data", "bair", "--samples", "2",
-                         "--num-modules", "1,2", "--no-fvd", "--json", str(out), "--quiet"])
-    assert code == 0
-    printed = capsys.readouterr()
-    assert printed.err == ""
-    lines = printed.out.splitlines()
-    assert lines[0] == "bair (test), 3 videos, 2 → 4 frames, best of 2"
-    assert [line.split("  ")[0] for line in lines[2:5]] == ["1 module", "2 modules", "copy last frame"]
-    result = json.loads(out.read_text())
-    assert [entry["num_modules"] for entry in result["metrics"]] == [1, 2]
-    assert result["metrics"][0]["command"] == (
-        f"ghvae evaluate {preset} --data bair --split test --samples 2 --context 2 --horizon 4 "
-        "--num-modules 1,2 --no-fvd")
-    # The JSON entries are what a preset's metadata lists under `metrics`.
-    assert f"{result['metrics'][1]['psnr']:.2f}" in lines[3]
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["--num-modules", "5", "--no-fvd"], "num_modules must be in 1..2, got 5"),
-    (["--horizon", "3"], "FVD needs at least 9 frames"),
-    (["--horizon", "7"], "make them with `python -m ghvae_keras.metrics.convert_i3d`"),
-])
-def test_cli_bad_input_exits_2_with_one_line(preset, tmp_path, monkeypatch, capsys, argv, message):
-    monkeypatch.setenv("GHVAE_KERAS_CACHE", str(tmp_path / "empty"))
-    with tfds.testing.mock_data(num_examples=2):
-        code = cli.main(["evaluate", str(preset), "--data", "bair", "--quiet"] + argv)
-    error = capsys.readouterr().err
-    assert code == 2
-    assert message in error and "Traceback" not in error and len(error.strip().splitlines()) == 1
-
-
-def test_cli_refuses_a_malformed_module_list(preset, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["evaluate", str(preset), "--data", "bair", "--num-modules", "1,x"])
-    assert exit_info.value.code == 2
-    assert "expected module counts like 4 or 1,2,3,4" in capsys.readouterr().err
-
-
-def test_cli_too_short_episodes_exit_2(preset, capsys):
-    import tensorflow as tf
-
-    def short_episodes(self, **kwargs):
-        video = tf.RaggedTensor.from_row_lengths(np.zeros((6, 64, 64, 3), np.uint8), [3, 3])
-        actions = tf.RaggedTensor.from_row_lengths(np.zeros((4, 5), np.float32), [2, 2])
-        return tf.data.Dataset.from_tensor_slices({"video": video, "actions": actions})
-
-    with tfds.testing.mock_data(as_dataset_fn=short_episodes):
-        code = cli.main(["evaluate", str(preset), "--data", "robonet", "--no-fvd", "--quiet"])
-    error = capsys.readouterr().err
-    assert code == 2 and "Traceback" not in error
-    assert "sequence_length 6 is longer than an episode of robonet" in error

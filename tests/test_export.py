@@ -4,6 +4,7 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
 from ghvae_keras import GHVAE, export
+from ghvae_keras.errors import ExportError
 from tiny_data import TINY, perturb_zero_init
 
 HORIZON = 3
@@ -94,14 +95,14 @@ def test_tflite_refuses_ops_that_are_not_builtins(model, tmp_path, monkeypatch):
 
     monkeypatch.setattr(export, "_rollout", rollout_with_a_tf_only_op)
     out = tmp_path / "model.tflite"
-    with pytest.raises(export.ExportError, match="not TFLite builtins"):
+    with pytest.raises(ExportError, match="not TFLite builtins"):
         export.export_tflite(model, out, batch=1)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_tflite_needs_a_static_batch(model, tmp_path):
-    with pytest.raises(export.ExportError, match="static batch"):
+    with pytest.raises(ExportError, match="static batch"):
         export.export_tflite(model, tmp_path / "model.tflite", batch=None)
-    with pytest.raises(export.ExportError, match="noise"):
+    with pytest.raises(ExportError, match="noise"):
         export.export_tflite(model, tmp_path / "model.tflite", noise="seeded")
     assert list(tmp_path.iterdir()) == []

@@ -22,7 +22,7 @@ def _roundtrip(layer):
         layers.Encoder(8, num_blocks=2),
         layers.Decoder(8, 3, pixel_output=True),
         layers.TemporalCore(8, action_dim=4, kernel_size=5),
-        layers.GaussianHead(2, 8, mode="mode", seed=3),
+        layers.GaussianHead(2, 8, sampling="mode", seed=3),
         layers.Predictor(8, num_blocks=2),
         layers.GHVAEModule(8, 3, 2, action_dim=4, pixel_output=True, seed=1),
     ],
@@ -77,13 +77,13 @@ def test_gaussian_head_modes():
     drawn_b = ops.convert_to_numpy(head.sample(mean, log_var))
     assert not np.allclose(drawn_a, drawn_b)
 
-    deterministic = layers.GaussianHead(3, 8, mode="mode")
+    deterministic = layers.GaussianHead(3, 8, sampling="mode")
     mean, log_var = deterministic(features)
     np.testing.assert_array_equal(
         ops.convert_to_numpy(deterministic.sample(mean, log_var)), ops.convert_to_numpy(mean)
     )
-    with pytest.raises(ValueError, match="mode"):
-        layers.GaussianHead(3, 8, mode="median")
+    with pytest.raises(ValueError, match="sampling must be"):
+        layers.GaussianHead(3, 8, sampling="median")
 
 
 def test_gaussian_kl_against_hand_value():

@@ -72,7 +72,7 @@ def test_truncation_keeps_weights(tiny_config):
     a = model.predict_video(clips["frames"][:, :2], clips["actions"][:, :3], horizon=2, seed=3)
     b = small.predict_video(clips["frames"][:, :2], clips["actions"][:, :3], horizon=2, seed=3)
     np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="active_modules must be in 1..2"):
+    with pytest.raises(ValueError, match="number of modules must be in 1..2"):
         model.truncated(3)
 
 
@@ -190,7 +190,7 @@ def test_constructor_rejects_bad_config():
         GHVAE(image_size=20, module_channels=(4, 4, 4))
     with pytest.raises(ValueError, match="latents must be one of"):
         GHVAE(**TINY, latents="some")
-    with pytest.raises(ValueError, match="active_modules must be in 1..2"):
+    with pytest.raises(ValueError, match="number of modules must be in 1..2"):
         GHVAE(**TINY, active_modules=0)
 
 

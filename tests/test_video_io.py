@@ -157,3 +157,15 @@ def test_prediction_grid_puts_the_truth_above_the_samples():
     assert out[2:4, :4].max() == 0.25 and out[4:, :4].min() == 1.0  # missing truth left white
     assert out[2:, 6:10].min() == 0.5
     assert video_io.prediction_grid(context, samples).shape == (7, 3 * 4 + 2 * 2, 4, 3)
+
+
+def test_one_rgb_frame_is_refused_not_read_as_a_clip(tmp_path):
+    np.save(tmp_path / "frame.npy", np.zeros((64, 64, 3), np.uint8))
+    with pytest.raises(video_io.InputError, match=r"shape \[64, 64, 3\], one RGB frame; a clip is \[T, H, W, 3\]"):
+        video_io.read_clip(tmp_path / "frame.npy")
+    np.savez(tmp_path / "frame.npz", frames=np.zeros((64, 64, 4), np.uint8))
+    with pytest.raises(video_io.InputError, match="one RGB frame"):
+        video_io.read_clip(tmp_path / "frame.npz")
+    # A grayscale clip [T, H, W] is still a clip.
+    np.save(tmp_path / "gray.npy", np.zeros((5, 64, 64), np.uint8))
+    assert video_io.read_clip(tmp_path / "gray.npy")["frames"].shape == (5, 64, 64, 3)

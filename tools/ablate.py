@@ -79,7 +79,7 @@ def main(argv=None):
 
     threads = training.configure_threads()
     from ghvae_keras import zoo
-    from ghvae_keras.files import write_json  # makes the folder, writes atomically
+    from ghvae_keras.atomic_files import write_json  # makes the folder, writes atomically
 
     folder = zoo.resolve_preset(str(args.zoo / args.preset), require_weights=False)
     metadata = zoo.read_metadata(folder)
@@ -182,7 +182,21 @@ def run_variant(name, config, metadata, settings, args):
         "copy_last_frame": {"psnr": round(floor["psnr"], 3), "ssim": round(floor["ssim"], 4)},
         "videos": result["videos"],
         "horizon": result["horizon"],
+        # CPU seconds buy different numbers of steps on different processors.
+        "machine": _machine(),
     }
+
+
+def _machine():
+    import platform
+
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            name = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"processor": name, "cores": os.cpu_count()}
 
 
 def _callback_base():

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 
-from ghvae_keras.files import write_json
+from ghvae_keras.atomic_files import write_json
 
 
 def timed(function, repeats):

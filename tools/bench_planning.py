@@ -74,10 +74,11 @@ def main(argv=None):
         sys.exit(f"bench_planning: unknown methods {unknown}; "
                  f"choose from {', '.join((*METHODS, *EXTRA_METHODS))}")
     from ghvae_keras import planning, video_io, zoo
-    from ghvae_keras.data.sim import workers
+    from ghvae_keras.sim import workers
+    from ghvae_keras.zoo import reports
 
-    preset_dir = zoo.resolve_preset(args.preset)
-    model = zoo.from_pretrained(str(preset_dir))
+    preset = zoo.load_preset(args.preset)
+    preset_dir, model = preset.folder, preset.model
     if model.action_dim != 4:
         sys.exit(f"bench_planning: {args.preset} takes {model.action_dim}-d actions; "
                  "the push task's are 4-d (dx, dy, dz, gripper)")
@@ -127,19 +128,9 @@ def main(argv=None):
                       f"{successes}/{index + 1} so far", file=sys.stderr, flush=True)
             results[method] = episodes
 
-    report = {
-        "episodes": len(seeds),
-        "success": {m: round(float(np.mean([e["success"] for e in results[m]])), 4) for m in methods},
-        "seconds_per_episode": {m: round(float(np.mean([e["seconds"] for e in results[m]])), 2)
-                                for m in methods},
-        "final_distance_m": {m: round(float(np.mean([e["distance"] for e in results[m]])), 4)
-                             for m in methods},
-        "action_response": response,
-        "start_distance_m": round(float(np.mean([e["start_distance"] for e in results[methods[0]]])), 4),
-        "settings": settings,
-        "command": " ".join(["python tools/bench_planning.py",
-                             shlex.join(argv if argv is not None else sys.argv[1:])]).strip(),
-    }
+    command = " ".join(["python tools/bench_planning.py",
+                        shlex.join(argv if argv is not None else sys.argv[1:])]).strip()
+    report = reports.planning_block(results, response, settings, command)
     print(json.dumps(report), flush=True)
     if not args.no_store:
         metadata = zoo.read_metadata(preset_dir)
@@ -270,7 +261,7 @@ def _action_response(task, model, seeds, horizon, probe_start):
 
 
 def _parser():
-    from ghvae_keras.data.sim.push_scene import PUSH_STARTS
+    from ghvae_keras.sim.push_scene import PUSH_STARTS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=20, help="episodes per method")

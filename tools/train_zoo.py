@@ -63,7 +63,8 @@ def main(argv=None):
     from ghvae_keras import GHVAE
     from ghvae_keras import data as datasets
     from ghvae_keras import evaluation, video_io, zoo
-    from ghvae_keras.files import write_json
+    from ghvae_keras.atomic_files import write_json
+    from ghvae_keras.zoo import reports
 
     preset_dir = Path(args.zoo) / args.preset
     if not (preset_dir / zoo.CONFIG_FILE).is_file():
@@ -93,7 +94,7 @@ def main(argv=None):
     # A run that the preset folder itself records (committed stage by stage)
     # continues from there, also on a machine without the work folder.
     out_metadata = zoo.read_metadata(out) if (out / zoo.METADATA_FILE).is_file() else {}
-    committed = _committed_run(out_metadata, out, plan)
+    committed = _committed_run(reports, out_metadata, out, plan)
     if committed and not progress:
         progress = {"plan": plan, "seconds": committed["seconds"], "device": committed["device"]}
     if progress.setdefault("plan", plan) != plan:
@@ -116,20 +117,11 @@ def main(argv=None):
     test_sample = _sample(datasets, data_name, protocol, model, args.data_dir)
 
     def training_block(status, stages_trained):
-        return {
-            "status": status,
-            "stages_trained": stages_trained,
-            "dataset": data_name,
-            "command": _command(args, plan),
-            "plan": plan,
-            "seed": args.seed,
-            "steps_per_stage": args.steps_per_stage,
-            "batch_size": args.batch_size,
-            "sequence_length": sequence_length,
-            "optimizer": _OPTIMIZERS[args.lr_schedule],
-            "seconds": progress["seconds"],
-            "device": progress["device"],
-        }
+        return reports.training_block(
+            dataset=data_name, command=_command(args, plan), steps_per_stage=args.steps_per_stage,
+            batch_size=args.batch_size, status=status, stages_trained=stages_trained, plan=plan,
+            seed=args.seed, sequence_length=sequence_length, optimizer=_OPTIMIZERS[args.lr_schedule],
+            seconds=progress["seconds"], device=progress["device"])
 
     first = 1
     if committed:
@@ -174,9 +166,9 @@ def main(argv=None):
             model, data_name, "test", num_samples=args.samples,
             num_modules=list(range(1, model.num_modules + 1)), max_videos=args.videos,
             fvd=not args.no_fvd, fvd_samples=args.fvd_samples, seed=args.seed, data_dir=args.data_dir,
-            protocol=protocol, others={"end_to_end": baseline},
+            protocol=protocol, others={reports.END_TO_END: baseline},
         )
-        evaluation.write_json(result, evaluation_path)
+        write_json(evaluation_path, result)
     print(evaluation.format_table(result), flush=True)
     _write_prediction_gif(model, test_sample, protocol, workdir / "prediction.gif", video_io)
 
@@ -188,9 +180,9 @@ def main(argv=None):
         "end_to_end": round(seconds["end_to_end"]["cpu"], 1),
         "end_to_end_steps": progress["end_to_end_steps"],
     }
-    block = evaluation.metrics_block(result, _command(args, plan))
-    block["end_to_end"]["compute"] = compute
-    metrics_key = "stand_in_test" if data_name == stand_in else "test"
+    block = reports.metrics_block(result, _command(args, plan))
+    block[reports.END_TO_END]["compute"] = compute
+    metrics_key = reports.STAND_IN_TEST if data_name == stand_in else "test"
     own = {} if out.resolve() == preset_dir.resolve() else {"name": out.name, "hub": None}  # not the registry's copy
     training_metadata = {**training_block("complete", model.num_modules),
                          "end_to_end_steps": progress["end_to_end_steps"]}
@@ -242,11 +234,11 @@ def _overrides(pairs):
     return dict(sorted(overrides.items()))
 
 
-def _committed_run(metadata, out, plan):
+def _committed_run(reports, metadata, out, plan):
     """The preset folder's record of a run with this plan that is part way
     through greedy training, or None."""
     training = metadata.get("training") or {}
-    if training.get("status") != "in progress" or not (out / "model.weights.h5").is_file():
+    if not reports.in_progress(training) or not (out / "model.weights.h5").is_file():
         return None
     if training.get("plan") != plan:
         sys.exit(f"train_zoo: {out} records a run in progress with {training.get('plan')}, not {plan}; "

@@ -13,9 +13,9 @@ from ghvae_keras.data.dataset_spec import (
     list_datasets,
     register_dataset,
 )
-from ghvae_keras.data.errors import DataError, DatasetUnavailable, ManualDownloadRequired
+from ghvae_keras.errors import DataError, DatasetUnavailable, ManualDownloadRequired
 from ghvae_keras.data.kitti_raw_video import KittiRawVideo
-from ghvae_keras.data.pipeline import load, preview
+from ghvae_keras.data.pipeline import iterate, load, preview
 from ghvae_keras.data.sim import GhvaeSimDrive, GhvaeSimMultirobot, GhvaeSimPush
 from ghvae_keras.data.synthetic import pushed_squares
 
@@ -31,6 +31,7 @@ __all__ = [
     "KittiRawVideo",
     "ManualDownloadRequired",
     "get_spec",
+    "iterate",
     "list_datasets",
     "load",
     "preview",

@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import tensorflow_datasets as tfds
 
-from ghvae_keras.data.errors import DataError
+from ghvae_keras.errors import DataError
 from ghvae_keras.data.frames import DECODE_ERRORS, FRAME_SIZES, frame_size_configs, square_frame
 
 __all__ = ["CityscapesSequence", "FRAME_SIZES", "SNIPPET_LENGTH"]

@@ -11,7 +11,8 @@ from typing import Mapping, Optional
 import tensorflow_datasets as tfds
 
 from ghvae_keras.data import cityscapes_sequence, kitti_raw_video
-from ghvae_keras.data.sim import episodes as sim_episodes
+from ghvae_keras.sim import episodes as sim_episodes
+from ghvae_keras.errors import InputError
 
 TFDS_PREFIX = "tfds:"
 
@@ -69,7 +70,7 @@ def get_spec(name, data_dir=None):
     if name in DATASETS:
         return DATASETS[name]
     if not name.startswith(TFDS_PREFIX):
-        raise ValueError(
+        raise InputError(
             f"unknown dataset {name!r}: use one of {list_datasets()} or "
             f"'{TFDS_PREFIX}NAME[/CONFIG]' for a TFDS dataset with a video feature"
         )
@@ -77,7 +78,7 @@ def get_spec(name, data_dir=None):
     shapes = tfds.builder(tfds_name, data_dir=data_dir).info.features.shape
     frames_key = next((key for key in ("video", "frames") if key in shapes), None)
     if frames_key is None:
-        raise ValueError(
+        raise InputError(
             f"{tfds_name} has no 'video' or 'frames' feature (features: {sorted(shapes)})"
         )
     frames_shape = shapes[frames_key]

@@ -10,7 +10,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from ghvae_keras.data.dataset_spec import get_spec
-from ghvae_keras.data.errors import DataError, DatasetUnavailable, ManualDownloadRequired
+from ghvae_keras.errors import DataError, DatasetUnavailable, InputError, ManualDownloadRequired
 from ghvae_keras.data.sim import SimulatedVideoBuilder
 
 _log = logging.getLogger(__name__)
@@ -60,21 +60,21 @@ def load(name, split, sequence_length, batch_size, *, shuffle=True, seed=None,
         ValueError: unknown name, or `sequence_length` longer than the
             episodes where their length is fixed. (Where it varies, a too
             short episode stops the iteration with an InvalidArgumentError
-            naming both lengths.)
+            naming both lengths, which `iterate` turns into a DataError.)
         DataError: the prepared data lacks the split.
         ManualDownloadRequired: the manual download is missing; the message
             holds the builder's instructions and the folder to use.
         DatasetUnavailable: TFDS could not download and prepare the data.
     """
     if sequence_length < 1 or batch_size < 1:
-        raise ValueError(f"sequence_length and batch_size must be >= 1, got "
+        raise InputError(f"sequence_length and batch_size must be >= 1, got "
                          f"{sequence_length} and {batch_size}")
     spec = get_spec(name, data_dir)
     builder = tfds.builder(spec.tfds_name_for(image_size), data_dir=data_dir)
     shapes = builder.info.features.shape
     episode_length = spec.episode_length or shapes[spec.frames_key][0]
     if episode_length is not None and sequence_length > episode_length:
-        raise ValueError(f"sequence_length {sequence_length} is longer than the episodes of "
+        raise InputError(f"sequence_length {sequence_length} is longer than the episodes of "
                          f"{name} ({episode_length} frames)")
     _prepare(builder)
     _check_split(builder, split)
@@ -232,6 +232,27 @@ def preview(name, split="train", num=4, sequence_length=None, *, image_size=64, 
         sequence_length = get_spec(name, data_dir).episode_length or _PREVIEW_LENGTH
     batches = load(name, split, sequence_length, num, shuffle=False,
                    image_size=image_size, data_dir=data_dir)
-    for batch in batches.take(1):
-        return {key: value.numpy() for key, value in batch.items()}
-    raise ValueError(f"{name} has no episodes in split {split!r}")
+    for batch in iterate(batches.take(1)):
+        return batch
+    raise InputError(f"{name} has no episodes in split {split!r}")
+
+
+def iterate(batches):
+    """Yields the batches of a `load` dataset as dicts of numpy arrays.
+
+    Raises:
+        DataError: an episode is shorter than the windows asked for, or
+            holds too few actions (checked as the data is read).
+    """
+    iterator = iter(batches)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except tf.errors.InvalidArgumentError as error:
+            if "assertion failed:" not in error.message:
+                raise
+            message = error.message
+            raise DataError(message[message.find("assertion failed:"):].splitlines()[0]) from None
+        yield {key: value.numpy() for key, value in batch.items()}

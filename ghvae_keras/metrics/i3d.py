@@ -12,7 +12,8 @@ from pathlib import Path
 import keras
 from keras import ops
 
-from ghvae_keras.files import sha256
+from ghvae_keras.atomic_files import sha256
+from ghvae_keras.errors import WeightsMissing
 
 WEIGHTS_FILE = "i3d_kinetics400.weights.h5"
 CONVERT_COMMAND = "python -m ghvae_keras.metrics.convert_i3d"
@@ -239,10 +240,6 @@ def cache_dir():
 
 def weights_path(cache=None):
     return Path(cache or cache_dir()) / WEIGHTS_FILE
-
-
-class WeightsMissing(FileNotFoundError):
-    """The converted I3D weights are not in the cache (or fail their check)."""
 
 
 def load_i3d(cache=None):

@@ -3,24 +3,18 @@
 `ghvae_sim_drive/suburban`, `ghvae_sim_drive/urban` (KITTI, Cityscapes).
 
 Importing this package registers the builders with TFDS. The simulators
-(the `[sim]` extra) run only in worker processes (`workers`), never in the
-process that imports TensorFlow.
+they run are in `ghvae_keras.sim`, in worker processes of their own.
 """
 
 from ghvae_keras.data.sim.builder import DEFAULT_EPISODES, SimulatedVideoBuilder
-from ghvae_keras.data.sim.episodes import episode_seeds
 from ghvae_keras.data.sim.sim_drive import GhvaeSimDrive
 from ghvae_keras.data.sim.sim_multirobot import GhvaeSimMultirobot
 from ghvae_keras.data.sim.sim_push import GhvaeSimPush
-from ghvae_keras.data.sim.workers import GenerationStats, WorkerError
 
 __all__ = [
     "DEFAULT_EPISODES",
-    "GenerationStats",
     "GhvaeSimDrive",
     "GhvaeSimMultirobot",
     "GhvaeSimPush",
     "SimulatedVideoBuilder",
-    "WorkerError",
-    "episode_seeds",
 ]

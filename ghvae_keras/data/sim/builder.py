@@ -4,8 +4,8 @@ import abc
 
 import tensorflow_datasets as tfds
 
-from ghvae_keras.data.sim import episodes as episodes_lib
-from ghvae_keras.data.sim import workers as workers_lib
+from ghvae_keras.sim import episodes as episodes_lib
+from ghvae_keras.sim import workers as workers_lib
 
 __all__ = ["DEFAULT_EPISODES", "SimulatedVideoBuilder"]
 

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
-from ghvae_keras.data.sim import episodes as episodes_lib
+from ghvae_keras.sim import episodes as episodes_lib
 from ghvae_keras.data.sim.builder import SimulatedVideoBuilder
 
 __all__ = ["DriveConfig", "GhvaeSimDrive"]

@@ -3,9 +3,9 @@
 import numpy as np
 import tensorflow_datasets as tfds
 
-from ghvae_keras.data.sim import episodes as episodes_lib
+from ghvae_keras.sim import episodes as episodes_lib
 from ghvae_keras.data.sim.builder import SimulatedVideoBuilder
-from ghvae_keras.data.sim.multirobot_scene import ACTION_DIM
+from ghvae_keras.sim.multirobot_scene import ACTION_DIM
 
 __all__ = ["GhvaeSimMultirobot"]
 

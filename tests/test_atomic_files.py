@@ -4,14 +4,14 @@ import stat
 
 import pytest
 
-from ghvae_keras import files
+from ghvae_keras import atomic_files
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_debris(tmp_path):
     target = tmp_path / "out.gif"
     target.write_text("old")
     with pytest.raises(RuntimeError):
-        with files.atomic_path(target) as tmp:
+        with atomic_files.atomic_path(target) as tmp:
             assert tmp.parent == tmp_path and tmp.name.endswith(".gif")
             tmp.write_text("half")
             raise RuntimeError("writer failed")
@@ -21,7 +21,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_debris(tmp_path):
 
 def test_a_written_file_replaces_the_target_with_the_usual_permissions(tmp_path):
     target = tmp_path / "sub" / "model.weights.h5"
-    with files.atomic_path(target) as tmp:
+    with atomic_files.atomic_path(target) as tmp:
         assert tmp.name.endswith(".weights.h5")
         tmp.write_bytes(b"new")
     assert target.read_bytes() == b"new"
@@ -34,11 +34,11 @@ def test_a_folder_replaces_the_old_folder_whole(tmp_path):
     target = tmp_path / "preset"
     target.mkdir()
     (target / "stale.txt").write_text("stale")
-    with files.atomic_path(target, folder=True) as tmp:
+    with atomic_files.atomic_path(target, folder=True) as tmp:
         (tmp / "config.json").write_text("{}")
     assert [p.name for p in target.iterdir()] == ["config.json"]
     with pytest.raises(ValueError):
-        with files.atomic_path(target, folder=True) as tmp:
+        with atomic_files.atomic_path(target, folder=True) as tmp:
             (tmp / "other.json").write_text("{}")
             raise ValueError
     assert [p.name for p in target.iterdir()] == ["config.json"]
@@ -47,6 +47,6 @@ def test_a_folder_replaces_the_old_folder_whole(tmp_path):
 
 def test_sha256_and_json(tmp_path):
     path = tmp_path / "data.json"
-    files.write_json(path, {"name": "bair-4mod", "psnr": 24.7})
+    atomic_files.write_json(path, {"name": "bair-4mod", "psnr": 24.7})
     assert path.read_text() == '{\n  "name": "bair-4mod",\n  "psnr": 24.7\n}\n'
-    assert files.sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert atomic_files.sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -15,7 +15,7 @@ imported when an episode is made.
 
 import numpy as np
 
-from ghvae_keras.data.sim import episodes as episodes_lib
+from ghvae_keras.sim import episodes as episodes_lib
 
 __all__ = ["SETTINGS", "make_episode"]
 

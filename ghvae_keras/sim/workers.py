@@ -4,9 +4,9 @@ The simulators never run in the process that builds the dataset: Mesa's
 software OpenGL (which MuJoCo renders with) and TensorFlow cannot be loaded
 into one process (each brings its own LLVM; the second one loaded crashes).
 Each worker is a fresh Python running this file as a script: it imports the
-scene module without the package's `__init__` files (which import
-TensorFlow), reads seeds from its stdin and writes episodes to its stdout as
-`.npz` bytes (numpy arrays only, read back without pickle).
+scene module (neither `ghvae_keras` nor `ghvae_keras.sim` loads TensorFlow),
+reads seeds from its stdin and writes episodes to its stdout as `.npz`
+bytes (numpy arrays only, read back without pickle).
 
 Protocol, per seed: the parent writes `{"seed": s}` as one JSON line; the
 worker answers one JSON line `{"seed": s, "seconds": t, "bytes": n}` (or
@@ -28,14 +28,15 @@ import subprocess
 import sys
 import time
 
+if __name__ == "__main__":  # a worker: this file runs as a script, its package two folders up
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parents[2])
+
+from ghvae_keras.errors import WorkerError  # noqa: E402
+
 __all__ = ["GenerationStats", "SimulatorProcess", "WorkerError", "generate"]
 
 # Seeds in flight per worker: one being made, one waiting, so a worker never idles.
 _DEPTH = 2
-
-
-class WorkerError(RuntimeError):
-    """A worker process failed to make an episode or died."""
 
 
 class GenerationStats:
@@ -71,10 +72,10 @@ class GenerationStats:
 
 def generate(scene, seeds, *, options=None, workers=1, stats=None, description="episodes"):
     """Yields the episodes of `seeds`, in their order, each a dict of numpy
-    arrays made by `ghvae_keras.data.sim.<scene>.make_episode(seed, **options)`.
+    arrays made by `ghvae_keras.sim.<scene>.make_episode(seed, **options)`.
 
     Args:
-        scene: the scene module's name in `ghvae_keras.data.sim`, e.g.
+        scene: the scene module's name in `ghvae_keras.sim`, e.g.
             `"push_scene"`.
         seeds: the episodes' seeds.
         options: JSON-serialisable keyword arguments of `make_episode`.
@@ -140,7 +141,7 @@ def generate(scene, seeds, *, options=None, workers=1, stats=None, description="
 class SimulatorProcess:
     """A simulator object that lives in a worker process, called by method.
 
-    `ghvae_keras.data.sim.<scene>.<factory>(**options)` is made in a fresh
+    `ghvae_keras.sim.<scene>.<factory>(**options)` is made in a fresh
     worker; `call(method, **kwargs)` runs `object.method(**kwargs)` there and
     returns the dict of numpy arrays it returned. Arguments travel as JSON
     (numpy arrays become lists), results as `.npz` without pickle.
@@ -296,20 +297,9 @@ def _claim_stdout():
 
 
 def _import_scene(scene):
-    """Imports a scene module without running the package `__init__` files
-    above it (they import TensorFlow)."""
     import importlib
-    import types
 
-    root = pathlib.Path(__file__).resolve().parents[3]
-    if sys.path[0] != str(root):
-        sys.path[0] = str(root)  # not this file's folder
-    for package in ("ghvae_keras", "ghvae_keras.data", "ghvae_keras.data.sim"):
-        if package not in sys.modules:
-            module = types.ModuleType(package)
-            module.__path__ = [str(root.joinpath(*package.split(".")))]
-            sys.modules[package] = module
-    return importlib.import_module(f"ghvae_keras.data.sim.{scene}")
+    return importlib.import_module(f"ghvae_keras.sim.{scene}")
 
 
 def _write_error(channel, header, error):

@@ -1,4 +1,6 @@
-"""Files that appear complete or not at all, and their sha256."""
+"""Files that appear complete or not at all (written beside their place,
+flushed to disk, then renamed into it), and their sha256. The package's
+one way to write a file that others read."""
 
 import contextlib
 import hashlib
@@ -39,16 +41,38 @@ def atomic_path(path, folder=False):
     try:
         yield tmp
         if folder:
+            for written in tmp.rglob("*"):
+                if written.is_file():
+                    _fsync(written)
             _replace_folder(tmp, path)
         else:
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0o600 would keep the file private
+            _fsync(tmp)
             os.replace(tmp, path)
+        _fsync(path.parent)  # the rename itself survives a crash
     except BaseException:
         if folder:
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
         raise
+
+
+def remove_unfinished(folder):
+    """Removes what an interrupted `atomic_path` left in `folder` (its
+    temporaries are the entries whose names start with a dot)."""
+    for entry in Path(folder).iterdir():
+        if entry.name.startswith("."):
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+def copy_file(source, destination):
+    """Copies a file atomically."""
+    with atomic_path(destination) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def write_json(path, data, indent=2):
@@ -66,6 +90,15 @@ def _replace_folder(new, target):
     os.replace(target, old)
     os.replace(new, target)
     shutil.rmtree(old)
+
+
+def _fsync(path):
+    """Flushes a file, or a folder's entries, to disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _umask():

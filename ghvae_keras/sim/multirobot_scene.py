@@ -8,7 +8,7 @@ imported when a scene is made.
 
 import numpy as np
 
-from ghvae_keras.data.sim import episodes as episodes_lib
+from ghvae_keras.sim import episodes as episodes_lib
 
 __all__ = ["ACTION_DIM", "MAX_ROTATION", "MAX_STEP", "ROBOTS", "make_episode"]
 

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from ghvae_keras import GHVAE, zoo
-from test_zoo import load_tool, run_tool, tiny_metadata
+from presets import load_tool, run_tool, tiny_metadata
 
 
 @pytest.fixture

@@ -2,39 +2,23 @@
 under any `tf.distribute` strategy.
 
 Greedy stage k trains module k with modules 1..k-1 frozen; the end-to-end
-baseline trains every module at once with a latent at every level. Both write
-atomic checkpoints and resume from the last one, inside a stage too.
-
-Checkpoint directory layout::
-
-    checkpoint.json               pointer to the latest good checkpoint
-    ckpt-<phase>-<step>.weights.h5  weights and optimizer state
-    <phase>.weights.h5            the weights at the end of each phase
-    config.json                   the model config
-
-where a phase is `stage_1` .. `stage_K` or `end_to_end`.
+baseline trains every module at once with a latent at every level. Both
+write checkpoints (`checkpoints`) and resume from the last one, inside a
+stage too.
 """
 
-import contextlib
 import dataclasses
 import json
 import math
 import os
-import shutil
-import tempfile
-import warnings
 
 import keras
-import tensorflow as tf
 
+from ghvae_keras.atomic_files import write_json
+from ghvae_keras.errors import NonFiniteLossError
 from ghvae_keras.model import GHVAE
-
-POINTER = "checkpoint.json"
-_TMP_SUFFIX = ".partial.weights.h5"  # Keras insists on the .weights.h5 ending
-
-
-class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
+from ghvae_keras.training.checkpoints import CheckpointManager
+from ghvae_keras.training.strategies import is_chief, multiworker_fit_workaround, on_strategy
 
 
 @dataclasses.dataclass
@@ -102,7 +86,7 @@ def fit_greedy(
             directory still holds the last good checkpoint.
     """
     strategy = strategy or model.distribute_strategy
-    model = _under_strategy(model, strategy)
+    model = on_strategy(model, strategy)
     stages = list(stages or range(1, model.num_modules + 1))
     steps = _per_phase(steps_per_stage, len(stages), "steps_per_stage")
     phases = [(f"stage_{k}", k, n) for k, n in zip(stages, steps)]
@@ -135,7 +119,7 @@ def fit_end_to_end(
     `fit_greedy`, with `steps` in place of `steps_per_stage`.
     """
     strategy = strategy or model.distribute_strategy
-    model = _under_strategy(model, strategy)
+    model = on_strategy(model, strategy)
     phases = [("end_to_end", None, steps)]
     return _run_phases(
         model, phases, train_data, validation_data, strategy, checkpoint_dir,
@@ -143,64 +127,6 @@ def fit_end_to_end(
         latents="all",
     )
 
-
-def configure_threads(intra_op=None, inter_op=None):
-    """Sizes TensorFlow's thread pools; call it before TensorFlow runs an op.
-
-    Args:
-        intra_op: threads that one op (a convolution) splits over; default
-            `TF_NUM_INTRAOP_THREADS` if set, else every core.
-        inter_op: ops run side by side; default `TF_NUM_INTEROP_THREADS` if
-            set, else 2 (a training step is a chain of large ops; more only
-            makes them compete for the cores).
-
-    Returns:
-        `{"intra_op": n, "inter_op": m}`, the numbers in force, for the record.
-        Once TensorFlow has started they can no longer change: then a warning
-        says so and the numbers returned are those in force.
-    """
-    cores = os.cpu_count() or 1
-    intra_op = intra_op or int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0) or cores
-    inter_op = inter_op or int(os.environ.get("TF_NUM_INTEROP_THREADS") or 0) or 2
-    threading = tf.config.threading
-    try:
-        threading.set_intra_op_parallelism_threads(intra_op)
-        threading.set_inter_op_parallelism_threads(inter_op)
-    except RuntimeError:  # TensorFlow has started: its pools are fixed
-        # 0 stands for TensorFlow's own choice, one thread per core.
-        in_force = {"intra_op": threading.get_intra_op_parallelism_threads() or cores,
-                    "inter_op": threading.get_inter_op_parallelism_threads() or cores}
-        if in_force != {"intra_op": intra_op, "inter_op": inter_op}:
-            warnings.warn(f"TensorFlow has started; its thread pools stay at {in_force}", stacklevel=2)
-        return in_force
-    return {"intra_op": intra_op, "inter_op": inter_op}
-
-
-STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
-
-
-def make_strategy(name="default"):
-    """A `tf.distribute` strategy by name.
-
-    Args:
-        name: `"default"` (the current one: one device), `"mirrored"` (every
-            local GPU, or the CPU), `"multiworker"` (the cluster described by
-            the `TF_CONFIG` environment variable, which every worker sets),
-            or `"tpu"` (the TPU found by `TPUClusterResolver`, e.g. on a
-            Cloud TPU VM).
-    """
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if name == "tpu":
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
-        tf.config.experimental_connect_to_cluster(resolver)
-        tf.tpu.experimental.initialize_tpu_system(resolver)
-        return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}")
 
 
 def prepare_phase(model, stage, latents="top", strategy=None, optimizer=None):
@@ -234,12 +160,14 @@ def set_greedy_stage(model, stage):
 
 
 def add_noise(dataset, model, seed, start=0):
-    """Adds the latent noise inputs of `model` to each batch of `dataset`.
+    """Adds the latent noise inputs of `model` to each batch of a `tf.data` `dataset`.
 
     The noise is a stateless function of `(seed, batch index)`, made before
     the dataset is split across replicas, so every replica gets different
     noise and a resumed run continues the sequence at `start`.
     """
+    import tensorflow as tf  # the noise is made in the tf.data pipeline
+
     spec = dataset.element_spec["frames"]
     steps = spec.shape[1]
     if steps is None:
@@ -267,77 +195,6 @@ def add_noise(dataset, model, seed, start=0):
     return dataset.enumerate(start=start).map(add, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def latest_checkpoint(checkpoint_dir):
-    """The pointer of the latest checkpoint in a folder that `fit_greedy` or
-    `fit_end_to_end` wrote (`phase`, `step`, `complete`, `path`, `config`),
-    or None."""
-    path = os.path.join(checkpoint_dir, POINTER)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
-class CheckpointManager:
-    """Atomic checkpoints: model weights with the optimizer state, one file each.
-
-    A checkpoint is written under a temporary name and renamed into place;
-    only then is the pointer file replaced (also by rename). A crash at any
-    moment leaves the pointer on a complete checkpoint.
-
-    Args:
-        directory: the checkpoint folder. In a multi-worker run it must be on a
-            filesystem that every worker sees: all of them resume from it.
-        write: whether this process writes (the chief); the others save to a
-            scratch folder, because saving may run collectives all must join.
-    """
-
-    def __init__(self, directory, write=True):
-        self.directory = directory
-        self.write = write
-        if write:
-            os.makedirs(directory, exist_ok=True)
-            for name in os.listdir(directory):  # debris of an interrupted save
-                if name.endswith((_TMP_SUFFIX, ".tmp")):
-                    os.unlink(os.path.join(directory, name))
-
-    def latest(self):
-        """The pointer's content (`phase`, `step`, `complete`, `path`, `config`) or None."""
-        return latest_checkpoint(self.directory)
-
-    def save(self, model, phase, step, complete, config):
-        if not self.write:
-            with tempfile.TemporaryDirectory() as scratch:
-                model.save_weights(os.path.join(scratch, "model.weights.h5"))
-            return
-        name = f"ckpt-{phase}-{step:08d}.weights.h5"
-        final = os.path.join(self.directory, name)
-        tmp = final[: -len(".weights.h5")] + _TMP_SUFFIX
-        model.save_weights(tmp)  # with the optimizer's state, when compiled
-        _fsync(tmp)
-        os.replace(tmp, final)
-        if complete:
-            _atomic_copy(final, os.path.join(self.directory, f"{phase}.weights.h5"))
-        _atomic_write_json(
-            os.path.join(self.directory, POINTER),
-            {"phase": phase, "step": step, "complete": complete, "path": name, "config": config},
-        )
-        _fsync(self.directory)
-        # Every other checkpoint goes, not only the previous one: a process
-        # killed between the pointer's update and this cleanup left its own.
-        for other in os.listdir(self.directory):
-            if other.startswith("ckpt-") and other.endswith(".weights.h5") and other != name:
-                os.unlink(os.path.join(self.directory, other))
-
-    def restore(self, model, checkpoint, optimizer=True):
-        """Loads the checkpoint's weights; its optimizer state too when
-        `optimizer` is true (the model must be compiled for the same phase)."""
-        path = os.path.join(self.directory, checkpoint["path"])
-        if not optimizer and getattr(model, "optimizer", None) is not None:
-            model.load_weights(path, objects_to_skip=[model.optimizer])
-        else:
-            model.load_weights(path)
-
 
 def _run_phases(
     model, phases, train_data, validation_data, strategy, checkpoint_dir,
@@ -352,14 +209,12 @@ def _run_phases(
     config = _comparable_config(model, latents)
     manager = checkpoint = None
     if checkpoint_dir is not None:
-        manager = CheckpointManager(checkpoint_dir, write=_is_chief(strategy))
+        manager = CheckpointManager(checkpoint_dir, write=is_chief(strategy))
         checkpoint = manager.latest()
     start_index, start_step = _resume_point(checkpoint, phases, config, checkpoint_dir)
     if manager is not None and manager.write:
-        _atomic_write_json(
-            os.path.join(checkpoint_dir, "config.json"),
-            {**model.get_config(), "latents": latents},
-        )
+        write_json(os.path.join(checkpoint_dir, "config.json"),
+                   {**model.get_config(), "latents": latents}, indent=1)
     resumed_from = (checkpoint["phase"], checkpoint["step"]) if checkpoint else None
 
     model.latents = latents
@@ -440,7 +295,7 @@ def _fit_phase(
         if validation_steps is not None:
             validation = validation.repeat()
     guard = _CheckpointEachInterval(manager, phase, interval, steps, config)
-    with _multiworker_fit_workaround(model):
+    with multiworker_fit_workaround(model):
         fit = model.fit(
             train,
             validation_data=validation,
@@ -497,59 +352,6 @@ class _CheckpointEachInterval(keras.callbacks.Callback):
         self.manager.save(self.model, self.phase, step, step >= self.steps, self.config)
 
 
-@contextlib.contextmanager
-def _multiworker_fit_workaround(model):
-    """Lets `fit` run a built, compiled GHVAE under MultiWorkerMirroredStrategy.
-
-    Keras 3.15's fit fails there (tensorflow/tensorflow#72388): it reduces
-    the first batch (a dict) across workers to build the model symbolically,
-    and reduces each step's scalar logs with `axis=0`. The model and
-    optimizer are already built, so the symbolic build is skipped (fit runs in
-    the strategy's scope with the strategy left implicit) and the step
-    functions reduce the logs as scalars.
-    """
-    strategy = model.distribute_strategy
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        yield
-        return
-
-    def distributed(step):
-        @tf.function
-        def run(iterator):
-            logs = strategy.run(step, args=(next(iterator),))
-            return {name: strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
-
-        return run
-
-    saved, model._distribute_strategy = model._distribute_strategy, None
-    model.train_function = distributed(model.train_step)
-    model.test_function = distributed(model.test_step)
-    try:
-        with strategy.scope():
-            yield
-    finally:
-        model._distribute_strategy = saved
-
-
-def _under_strategy(model, strategy):
-    """The model itself if its variables belong to `strategy`, else a copy
-    built in its scope (Keras needs variables created under the strategy)."""
-    if strategy.extended.variable_created_in_scope(model.weights[0].value):
-        return model
-    with strategy.scope():
-        copy = GHVAE.from_config(model.get_config())
-    copy.set_weights(model.get_weights())
-    return copy
-
-
-def _is_chief(strategy):
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True
-    if resolver.task_type == "chief":
-        return True
-    has_chief = "chief" in resolver.cluster_spec().as_dict()
-    return not has_chief and resolver.task_type == "worker" and resolver.task_id == 0
 
 
 def _comparable_config(model, latents):
@@ -567,27 +369,3 @@ def _per_phase(value, count, name):
         raise ValueError(f"{name} must be a positive int or {count} positive ints, got {value!r}")
     return values
 
-
-def _atomic_write_json(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _atomic_copy(source, destination):
-    tmp = destination + ".tmp"
-    shutil.copyfile(source, tmp)
-    _fsync(tmp)
-    os.replace(tmp, destination)
-
-
-def _fsync(path):
-    """Flushes a file, or a folder's entries, to disk."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

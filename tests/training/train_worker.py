@@ -1,7 +1,7 @@
 """Trains a tiny GHVAE greedily in its own process (for the kill/resume and
 multi-worker tests). Prints one JSON line with the result.
 
-    python tests/train_worker.py CHECKPOINT_DIR STEPS_PER_STAGE [WEIGHTS_OUT]
+    python tests/training/train_worker.py CHECKPOINT_DIR STEPS_PER_STAGE [WEIGHTS_OUT]
 
 With TF_CONFIG set it trains under MultiWorkerMirroredStrategy.
 """
@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))  # tests/: tiny_data
 from tiny_data import TINY, make_dataset  # noqa: E402
 
 from ghvae_keras import GHVAE  # noqa: E402

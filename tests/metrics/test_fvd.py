@@ -12,7 +12,7 @@ from ghvae_keras.metrics import (
     frechet_video_distance,
     load_i3d,
 )
-from ghvae_keras.files import sha256
+from ghvae_keras.atomic_files import sha256
 from ghvae_keras.metrics import i3d as i3d_lib
 
 

@@ -13,7 +13,7 @@ import tempfile
 
 import numpy as np
 
-from ghvae_keras.data.sim import episodes as episodes_lib
+from ghvae_keras.sim import episodes as episodes_lib
 
 __all__ = ["ACTION_DIM", "PUSH_STARTS", "PushScene", "PushTask", "make_episode"]
 

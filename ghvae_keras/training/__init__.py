@@ -1,0 +1,31 @@
+"""Training GHVAE: greedy and end-to-end (`loop`), resumable from checkpoint
+files (`checkpoints`), on the devices a `tf.distribute` strategy names
+(`strategies`)."""
+
+from ghvae_keras.errors import NonFiniteLossError
+from ghvae_keras.training.checkpoints import POINTER, CheckpointManager, latest_checkpoint
+from ghvae_keras.training.loop import (
+    TrainingResult,
+    add_noise,
+    fit_end_to_end,
+    fit_greedy,
+    prepare_phase,
+    set_greedy_stage,
+)
+from ghvae_keras.training.strategies import STRATEGIES, configure_threads, make_strategy
+
+__all__ = [
+    "POINTER",
+    "STRATEGIES",
+    "CheckpointManager",
+    "NonFiniteLossError",
+    "TrainingResult",
+    "add_noise",
+    "configure_threads",
+    "fit_end_to_end",
+    "fit_greedy",
+    "latest_checkpoint",
+    "make_strategy",
+    "prepare_phase",
+    "set_greedy_stage",
+]

@@ -1,0 +1,147 @@
+"""The blocks of a preset's metadata.json that measurements write, defined
+once: the tools build them with these functions and the cards read them.
+
+- `training`: how the weights were trained (`tools/train_zoo.py`, `ghvae train`).
+- `metrics.<name>`: an evaluation (`evaluation.evaluate`), one block per
+  data it ran on: `stand_in_test` for the simulated stand-in's test split.
+- `planning`: the planning benchmark (`tools/bench_planning.py`).
+"""
+
+import re
+
+import numpy as np
+
+STAND_IN_TEST = "stand_in_test"
+BLOCK_TITLES = {STAND_IN_TEST: "Simulated stand-in, test split", "test": "Test split"}
+COPY_LAST_FRAME = "copy_last_frame"
+END_TO_END = "end_to_end"
+
+
+def modules_label(k):
+    """`1` -> "1 module", `"4"` -> "4 modules"."""
+    return f"{k} module{'s' if int(k) != 1 else ''}"
+
+
+# -- training -----------------------------------------------------------------
+
+
+def greedy_phases(seconds):
+    """The greedy stages recorded in a `training.seconds` table, in order."""
+    return sorted((name for name in seconds if name.startswith("stage_")), key=lambda n: int(n[6:]))
+
+
+def training_block(*, dataset, command, steps_per_stage, batch_size, status="complete",
+                   stages_trained=None, **details):
+    """The `training` block: the data, the command that repeats the run, the
+    recipe, and `status` ("complete", or "in progress" with
+    `stages_trained` of a greedy run committed stage by stage). `details`
+    adds the rest a trainer records (`sequence_length`, `seconds` per phase
+    with `cpu`, `wall`, `steps`, `device`, ...)."""
+    if status not in ("complete", "in progress"):
+        raise ValueError(f"status must be 'complete' or 'in progress', got {status!r}")
+    return {"status": status, "stages_trained": stages_trained, "dataset": dataset,
+            "command": command, "steps_per_stage": steps_per_stage, "batch_size": batch_size,
+            **details}
+
+
+def in_progress(training):
+    """Whether a `training` block records a greedy run still under way."""
+    return (training or {}).get("status") == "in progress"
+
+
+def training_summary(training):
+    """One sentence on how long training took, from a `training` block
+    (empty when it records no times)."""
+    seconds = training.get("seconds")
+    if not seconds:
+        return ""
+    stages = greedy_phases(seconds)
+    cpu = sum(seconds[name]["cpu"] for name in stages)
+    wall = sum(seconds[name]["wall"] for name in stages)
+    device = training.get("device") or {}
+    text = (f"Greedy training ran {training['steps_per_stage']:,} steps per module at batch "
+            f"{training['batch_size']} of {training['sequence_length']}-frame clips: "
+            f"{cpu / 60:,.0f} CPU minutes ({wall / 60:,.0f} minutes of wall-clock time)")
+    if device:
+        threads = device.get("intra_op_threads")
+        text += (f" on {device['device']} ({device['backend']}"
+                 + (f", {threads} TensorFlow thread{'s' if threads != 1 else ''}" if threads else "") + ")")
+    if END_TO_END in seconds:
+        e2e = seconds[END_TO_END]
+        text += (f". The end-to-end baseline ran {e2e['steps']:,} steps in the same compute "
+                 f"({e2e['cpu'] / 60:,.0f} CPU minutes)")
+    return text + "."
+
+
+# -- metrics ------------------------------------------------------------------
+
+
+def metrics_block(result, command=None):
+    """An `evaluation.evaluate` result as a preset keeps it under
+    `metrics.<name>`: `modules` {"1": {psnr, ssim, fvd, psnr_per_frame}, ...},
+    `copy_last_frame`, one entry per other model (e.g. `end_to_end`), and
+    `samples`, `fvd_samples`, `videos`, `context`, `horizon`, `dataset`,
+    `split`, `command`."""
+    def figures(entry):
+        return {**{metric: entry[metric] for metric in ("psnr", "ssim", "fvd")},
+                "psnr_per_frame": [round(value, 3) for value in entry["psnr_per_frame"]]}
+
+    entries = result["metrics"]
+    return {
+        "modules": {str(entry["num_modules"]): figures(entry) for entry in entries},
+        COPY_LAST_FRAME: figures(entries[0][COPY_LAST_FRAME]),
+        **{name: figures(entry) for name, entry in result.get("others", {}).items()},
+        **{key: result.get(key) for key in ("samples", "fvd_samples", "videos", "context",
+                                             "horizon", "dataset", "split")},
+        "command": command or entries[0].get("command"),
+    }
+
+
+def plotted_block(metadata):
+    """The name of the metrics block a card plots: the stand-in's, else the first."""
+    blocks = metadata.get("metrics") or {}
+    return STAND_IN_TEST if STAND_IN_TEST in blocks else next(iter(blocks), None)
+
+
+# -- planning -----------------------------------------------------------------
+
+_MODULES_METHOD = re.compile(r"^(\d+)_modules?$")
+_PLANNING_LABELS = {"random": "random actions",
+                    "scripted": "scripted pusher that reads the positions (reference)",
+                    "perfect_model": "the planner with the simulator as its model (reference)"}
+
+
+def modules_method(k):
+    """The planning method that plans with the first k modules: `4_modules`, `1_module`."""
+    return f"{k}_module{'s' if k != 1 else ''}"
+
+
+def planning_label(method, num_modules=None):
+    """A planning method's row label; a module count below the preset's is
+    marked as a truncation."""
+    match = _MODULES_METHOD.match(method)
+    if match:
+        k = int(match[1])
+        truncated = " (truncated)" if num_modules and k < num_modules else ""
+        return f"GHVAE, {modules_label(k)}{truncated}"
+    return _PLANNING_LABELS.get(method, method)
+
+
+def planning_block(episodes, action_response, settings, command):
+    """The `planning` block from the episodes each method ran (`{method:
+    [{"success", "seconds", "distance", "start_distance"}, ...]}`)."""
+    methods = list(episodes)
+
+    def mean(method, key, decimals):
+        return round(float(np.mean([episode[key] for episode in episodes[method]])), decimals)
+
+    return {
+        "episodes": len(episodes[methods[0]]),
+        "success": {m: mean(m, "success", 4) for m in methods},
+        "seconds_per_episode": {m: mean(m, "seconds", 2) for m in methods},
+        "final_distance_m": {m: mean(m, "distance", 4) for m in methods},
+        "action_response": action_response,
+        "start_distance_m": mean(methods[0], "start_distance", 4),
+        "settings": settings,
+        "command": command,
+    }

@@ -1,0 +1,114 @@
+"""tools/train_zoo.py on tiny presets."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ghvae_keras import GHVAE, zoo
+from presets import load_tool, run_tool, tiny_metadata
+
+
+@pytest.mark.slow  # five training phases and an evaluation, at 16x16
+def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tmp_path, capsys):
+    import tensorflow_datasets as tfds
+
+    zoo_dir, workdir = tmp_path / "zoo", tmp_path / "run"
+    metadata = tiny_metadata(name="tiny-bair")
+    metadata["data"]["stand_in"]["name"] = "bair"  # TFDS mock data stands in for the simulator
+    metadata.update(training=None, metrics={})
+    model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=4,
+                  context_length=2, horizon=3)
+    zoo.save_preset(model, zoo_dir / "tiny-bair", metadata, include_weights=False)
+    argv = ["tiny-bair", "--zoo", str(zoo_dir), "--workdir", str(workdir), "--steps-per-stage", "2",
+            "--checkpoint-every", "1", "--batch-size", "2", "--videos", "3", "--samples", "2", "--no-fvd"]
+    with tfds.testing.mock_data(num_examples=4):
+        code, line = run_tool("train_zoo", argv, capsys)
+        assert code == 0
+        written = zoo.read_metadata(zoo_dir / "tiny-bair")
+        block = written["metrics"]["stand_in_test"]
+        assert sorted(block["modules"]) == ["1", "2"] and block["copy_last_frame"]["psnr"] > 0
+        assert (block["samples"], block["videos"], block["context"], block["horizon"]) == (2, 3, 2, 3)
+        compute = block["end_to_end"]["compute"]
+        seconds = written["training"]["seconds"]
+        assert [seconds[p]["steps"] for p in ("stage_1", "stage_2")] == [2, 2]
+        assert seconds["end_to_end"]["steps"] == compute["end_to_end_steps"] >= 1
+        assert compute["greedy"] == pytest.approx(seconds["stage_1"]["cpu"] + seconds["stage_2"]["cpu"], abs=0.1)
+        assert written["training"]["command"] == (  # every option of the plan, defaults too
+            "python tools/train_zoo.py tiny-bair --steps-per-stage 2 --batch-size 2 --checkpoint-every 1 "
+            "--seed 0 --videos 3 --samples 2 --fvd-samples 1 --no-fvd --lr-schedule constant "
+            "--train-future 3")
+        assert (written["training"]["status"], written["training"]["stages_trained"]) == ("complete", 2)
+        assert json.loads(line)["metrics"] == block
+        assert (workdir / "prediction.gif").is_file()
+        card = (zoo_dir / "tiny-bair" / zoo.CARD_FILE).read_text()
+        assert "Greedy training ran 2 steps per module at batch 2 of 5-frame clips" in card
+        assert f"The end-to-end baseline ran {compute['end_to_end_steps']} steps in the same compute" in card
+        trained = zoo.from_pretrained(str(zoo_dir / "tiny-bair"))  # hashes checked
+        assert trained.count_params() == model.count_params()
+
+        with pytest.raises(SystemExit, match="pass --resume"):
+            load_tool("train_zoo").main(argv)
+        code, _ = run_tool("train_zoo", argv + ["--resume"], capsys)  # nothing left: rewrites the preset
+        assert code == 0
+        again = zoo.read_metadata(zoo_dir / "tiny-bair")
+        assert again["metrics"] == written["metrics"] and again["training"]["seconds"] == seconds
+        assert again["files"]["model.weights.h5"] == written["files"]["model.weights.h5"]
+        with pytest.raises(SystemExit, match="was started with"):
+            load_tool("train_zoo").main(argv + ["--resume", "--samples", "3"])
+
+
+@pytest.mark.slow  # two greedy stages, the baseline and an evaluation, at 16x16
+def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_path, capsys, monkeypatch):
+    """A run stopped after stage 1 leaves a loadable, unpublishable preset with
+    stage 1 active; a run on a machine without the work folder (a fresh
+    --workdir) continues at stage 2 with the architecture it was started with."""
+    import tensorflow_datasets as tfds
+
+    from ghvae_keras import training
+
+    zoo_dir = tmp_path / "zoo"
+    metadata = tiny_metadata(name="tiny-bair")
+    metadata["data"]["stand_in"]["name"] = "bair"  # TFDS mock data stands in for the simulator
+    model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=4,
+                  context_length=2, horizon=3)
+    zoo.save_preset(model, zoo_dir / "tiny-bair", metadata, include_weights=False)
+    argv = ["tiny-bair", "--zoo", str(zoo_dir), "--steps-per-stage", "2", "--checkpoint-every", "1",
+            "--batch-size", "2", "--videos", "3", "--samples", "2", "--no-fvd", "--lr-schedule", "cosine",
+            "--set", "skip_from=previous", "--set", "beta=0.001"]
+    fit_greedy = training.fit_greedy
+
+    def stop_at_stage_2(model, data, **kwargs):
+        if kwargs["stages"] == [2]:
+            raise KeyboardInterrupt("the session ended")
+        return fit_greedy(model, data, **kwargs)
+
+    with tfds.testing.mock_data(num_examples=4):
+        monkeypatch.setattr(training, "fit_greedy", stop_at_stage_2)
+        with pytest.raises(KeyboardInterrupt):
+            load_tool("train_zoo").main(argv + ["--workdir", str(tmp_path / "first")])
+        partial = zoo.read_metadata(zoo_dir / "tiny-bair")
+        assert (partial["training"]["status"], partial["training"]["stages_trained"]) == ("in progress", 1)
+        assert partial["metrics"] == {} and "planning" not in partial
+        assert "Training in progress" in (zoo_dir / "tiny-bair" / zoo.CARD_FILE).read_text()
+        assert any("in progress" in problem for problem in zoo.validate_card(zoo_dir / "tiny-bair"))
+        loaded = zoo.from_pretrained(str(zoo_dir / "tiny-bair"))  # hashes checked
+        assert (loaded.active_modules, loaded.skip_from, loaded.beta) == (1, "previous", 0.001)
+        stage_1 = loaded.ghvae_modules[0].get_weights()
+
+        with pytest.raises(SystemExit, match="records a run in progress"):
+            load_tool("train_zoo").main(argv[:-2] + ["--workdir", str(tmp_path / "other")])
+        monkeypatch.setattr(training, "fit_greedy", fit_greedy)
+        capsys.readouterr()
+        assert load_tool("train_zoo").main(argv + ["--workdir", str(tmp_path / "fresh")]) == 0
+        assert "resuming from" in capsys.readouterr().out
+    done = zoo.read_metadata(zoo_dir / "tiny-bair")
+    assert (done["training"]["status"], done["training"]["stages_trained"]) == ("complete", 2)
+    assert done["training"]["seconds"]["stage_1"] == partial["training"]["seconds"]["stage_1"]
+    assert "stage_2" in done["training"]["seconds"] and done["metrics"]["stand_in_test"]["modules"]
+    final = zoo.from_pretrained(str(zoo_dir / "tiny-bair"))
+    assert final.active_modules == 2
+    # Module 1 is frozen in stage 2: its weights are those committed after stage 1.
+    assert all(np.array_equal(a, b) for a, b in zip(final.ghvae_modules[0].get_weights(), stage_1))
+
+
