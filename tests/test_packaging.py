@@ -16,6 +16,12 @@ def test_wheel_ships_every_package_and_the_zoo():
     }
     assert found <= packages, f"add to [tool.setuptools] packages: {sorted(found - packages)}"
     assert config["package-dir"]["ghvae_keras.zoo_presets"] == "zoo"
+    # Every file of every preset is shipped: a listed file that is missing fails verification.
+    patterns = config["package-data"]["ghvae_keras.zoo_presets"]
+    for path in (ROOT / "zoo").rglob("*"):
+        if path.is_file():
+            relative = path.relative_to(ROOT / "zoo")
+            assert any(relative.match(pattern) for pattern in patterns), f"{relative} is not in the wheel"
 
 
 

@@ -183,20 +183,8 @@ def run_variant(name, config, metadata, settings, args):
         "videos": result["videos"],
         "horizon": result["horizon"],
         # CPU seconds buy different numbers of steps on different processors.
-        "machine": _machine(),
+        "machine": {"processor": training.describe_processor(), "cores": os.cpu_count()},
     }
-
-
-def _machine():
-    import platform
-
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            name = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"processor": name, "cores": os.cpu_count()}
 
 
 def _callback_base():

@@ -42,7 +42,6 @@ The recipe: `--steps-per-stage`, `--batch-size`, `--lr-schedule constant|cosine`
 import argparse
 import json
 import os
-import platform
 import shlex
 import sys
 import time
@@ -329,11 +328,13 @@ def _write_prediction_gif(model, sample, protocol, path, video_io):
 def _device(threads):
     import tensorflow as tf
 
+    from ghvae_keras import training
+
     gpus = tf.config.list_physical_devices("GPU")
     return {
         "backend": keras.backend.backend(),
         "device": f"{len(gpus)} GPU" if gpus else f"CPU, {os.cpu_count()} cores",
-        "processor": platform.processor() or platform.machine(),
+        "processor": training.describe_processor(),
         "intra_op_threads": threads["intra_op"],
         "inter_op_threads": threads["inter_op"],
     }

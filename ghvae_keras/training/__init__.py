@@ -12,7 +12,7 @@ from ghvae_keras.training.loop import (
     prepare_phase,
     set_greedy_stage,
 )
-from ghvae_keras.training.strategies import STRATEGIES, configure_threads, make_strategy
+from ghvae_keras.training.strategies import STRATEGIES, configure_threads, describe_processor, make_strategy
 
 __all__ = [
     "POINTER",
@@ -22,6 +22,7 @@ __all__ = [
     "TrainingResult",
     "add_noise",
     "configure_threads",
+    "describe_processor",
     "fit_end_to_end",
     "fit_greedy",
     "latest_checkpoint",

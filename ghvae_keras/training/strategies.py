@@ -39,6 +39,22 @@ def configure_threads(intra_op=None, inter_op=None):
     return {"intra_op": intra_op, "inter_op": inter_op}
 
 
+def describe_processor():
+    """The processor's model name (from /proc/cpuinfo where there is one):
+    CPU seconds buy different numbers of steps on different processors, so
+    a record of compute names the processor it was spent on."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 
 
