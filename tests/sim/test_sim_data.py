@@ -5,9 +5,6 @@ The simulators run in worker processes (never in this one, which has
 imported TensorFlow); the slow tests start them.
 """
 
-import importlib.util
-import json
-import pathlib
 
 import numpy as np
 import pytest
@@ -22,7 +19,6 @@ SCENES = [
     ("drive_scene", {"setting": "suburban"}, None),
     ("drive_scene", {"setting": "urban"}, None),
 ]
-TOOL = pathlib.Path(__file__).parents[1] / "tools" / "make_sim_data.py"
 # Mean absolute change between consecutive frames (0-255) that every episode
 # must exceed: a still camera on a still scene gives 0.
 MIN_MOTION = 0.5
@@ -106,28 +102,6 @@ def test_a_tiny_sim_push_build_loads_end_to_end(tmp_path):
     expected = {e["video"].tobytes() for e in stored}
     got = {np.round(f * 255).astype(np.uint8).tobytes() for f in frames}
     assert got == expected
-
-
-@pytest.mark.slow
-def test_a_built_dataset_is_left_alone_unless_overwritten(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("make_sim_data", TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    args = ["sim_drive/urban", "--episodes", "2", "--split", "test", "--data-dir", str(tmp_path)]
-    assert tool.main(args) == 0
-    line = capsys.readouterr().out.strip().splitlines()[-1]
-    report = json.loads(line)
-    assert report["episodes"] == 2 and report["frames"] == 60 and report["splits"] == {"test": 2}
-    # The rate is the frames over the build's seconds (both rounded to 0.1).
-    assert report["frames_per_s"] == pytest.approx(60 / report["seconds"], rel=0.05, abs=0.1)
-    assert tool.main(["sim_drive/urban", "--episodes", "3", "--split", "test",
-                      "--data-dir", str(tmp_path)]) == 0
-    assert "already prepared" in capsys.readouterr().err
-    assert tool.main(["sim_drive/urban", "--episodes", "3", "--split", "test",
-                      "--data-dir", str(tmp_path), "--overwrite"]) == 0
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["splits"] == {"test": 3}
-    frames = data.preview("sim_drive/urban", "test", num=3, data_dir=str(tmp_path))["frames"]
-    assert frames.shape == (3, 30, 64, 64, 3)
 
 
 @pytest.mark.parametrize("blown_up", [1, 2])
