@@ -316,6 +316,8 @@ def publish(preset, repo_id=None, dry_run=False, out=None, private=False, revisi
 def list_presets(as_json=False):
     """The registered presets: their metadata, and as `output` a listing
     (or JSON): description, size, protocol, data and metrics of each."""
+    from ghvae_keras.zoo import reports
+
     models = zoo.list_models()
     if as_json:
         return {"presets": models, "output": json.dumps(models, indent=1)}
@@ -346,7 +348,11 @@ def list_presets(as_json=False):
                                        ("copy last frame", block["copy_last_frame"])))
             lines.append(f"  metrics on {block['dataset']} ({block['context']} → {block['horizon']}, "
                          f"best of {block['samples']}): {values}")
-        if not metrics:
+        training = metadata.get("training") or {}
+        if reports.in_progress(training):
+            lines.append(f"  training in progress: {training['stages_trained']} of "
+                         f"{metadata.get('num_modules', '?')} greedy stages trained")
+        elif not metrics:
             lines.append("  metrics: not evaluated yet")
     return {"presets": models, "output": "\n".join(lines)}
 

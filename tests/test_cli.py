@@ -80,6 +80,19 @@ def test_list_shows_the_registered_presets(capsys):
     assert set(json.loads(capsys.readouterr().out)) == set(zoo.list_models())
 
 
+
+def test_list_says_which_presets_are_still_training(tmp_path, monkeypatch, capsys):
+    model = GHVAE(**TINY, action_dim=ACTION_DIM, horizon=HORIZON)
+    metadata = {**tiny_metadata(), "metrics": {},
+                "training": {"status": "in progress", "stages_trained": 1, "dataset": "random",
+                             "command": "python tools/train_zoo.py tiny"}}
+    zoo.save_preset(model.truncated(1), tmp_path / "zoo" / "tiny", metadata)
+    monkeypatch.setattr(registry, "ZOO_DIRS", (tmp_path / "zoo",))
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "training in progress: 1 of 2 greedy stages trained" in out and "metrics" not in out
+
+
 # -- predict --------------------------------------------------------------------
 
 CONTEXT, HORIZON, ACTION_DIM = 2, 3, 3
