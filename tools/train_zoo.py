@@ -22,12 +22,12 @@ For the preset's architecture (`zoo/PRESET/config.json`) and protocol, in order:
 
 Checkpoints and logs go to `--workdir` (default `runs/PRESET`, kept out of
 git); `--resume` continues from them, inside a phase too. After each greedy
-stage but the last, the preset folder itself is written with the stages
-trained so far (`model.weights.h5`, its config with those modules active,
+stage, the preset folder itself is written with the stages trained so far
+(`model.weights.h5`, its config with those modules active,
 `training.status: "in progress"` and `stages_trained` in metadata.json, no
 metrics, a card that says so and that `push_to_hub` refuses): commit it, and
-the same command continues from it at the next stage on a machine without the
-work folder. Compute is counted in process CPU seconds, which stay comparable
+the same command continues from it at the next stage (after the last, at the
+end-to-end baseline) on a machine without the work folder. Compute is counted in process CPU seconds, which stay comparable
 when other work shares the machine; training uses every core
 (`training.configure_threads`, recorded in the metadata). Set
 `TF_NUM_INTRAOP_THREADS=1` to run two presets side by side.
@@ -139,9 +139,10 @@ def main(argv=None):
             optimizer=optimizer(args.steps_per_stage), noise_seed=args.seed, callbacks=[ledger],
             verbose=2,
         ).model
-        if stage < model.num_modules:
-            _commit_in_progress(zoo, model, out, out_metadata or metadata, protocol,
-                                training_block("in progress", stage), test_sample, stage)
+        # The last stage too: the end-to-end baseline that follows takes as
+        # long again, and a session may end before it does.
+        _commit_in_progress(zoo, model, out, out_metadata or metadata, protocol,
+                            training_block("in progress", stage), test_sample, stage)
 
     if "end_to_end_steps" not in progress:
         greedy_cpu = sum(progress["seconds"][f"stage_{k}"]["cpu"] for k in range(1, model.num_modules + 1))

@@ -62,7 +62,8 @@ def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tm
 def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_path, capsys, monkeypatch):
     """A run stopped after stage 1 leaves a loadable, unpublishable preset with
     stage 1 active; a run on a machine without the work folder (a fresh
-    --workdir) continues at stage 2 with the architecture it was started with."""
+    --workdir) continues at stage 2 with the architecture it was started with,
+    and one stopped after the last stage continues at the baseline."""
     import tensorflow_datasets as tfds
 
     from ghvae_keras import training
@@ -98,10 +99,25 @@ def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_p
 
         with pytest.raises(SystemExit, match="records a run in progress"):
             load_tool("train_zoo").main(argv[:-2] + ["--workdir", str(tmp_path / "other")])
+        # Stage 2, then a stop before the baseline: the last stage is committed too.
         monkeypatch.setattr(training, "fit_greedy", fit_greedy)
+        fit_end_to_end = training.fit_end_to_end
+
+        def stop(*args, **kwargs):
+            raise KeyboardInterrupt("the session ended")
+
+        monkeypatch.setattr(training, "fit_end_to_end", stop)
         capsys.readouterr()
-        assert load_tool("train_zoo").main(argv + ["--workdir", str(tmp_path / "fresh")]) == 0
+        with pytest.raises(KeyboardInterrupt):
+            load_tool("train_zoo").main(argv + ["--workdir", str(tmp_path / "second")])
         assert "resuming from" in capsys.readouterr().out
+        greedy = zoo.read_metadata(zoo_dir / "tiny-bair")
+        assert (greedy["training"]["status"], greedy["training"]["stages_trained"]) == ("in progress", 2)
+        assert zoo.from_pretrained(str(zoo_dir / "tiny-bair")).active_modules == 2
+        # Elsewhere again: no greedy stage is trained twice, the baseline follows.
+        monkeypatch.setattr(training, "fit_greedy", stop)
+        monkeypatch.setattr(training, "fit_end_to_end", fit_end_to_end)
+        assert load_tool("train_zoo").main(argv + ["--workdir", str(tmp_path / "fresh")]) == 0
     done = zoo.read_metadata(zoo_dir / "tiny-bair")
     assert (done["training"]["status"], done["training"]["stages_trained"]) == ("complete", 2)
     assert done["training"]["seconds"]["stage_1"] == partial["training"]["seconds"]["stage_1"]
