@@ -110,6 +110,11 @@ def read_config(path):
         config = json.loads(Path(path).read_text())
     except json.JSONDecodeError as error:
         raise PresetError(f"{path} is not valid JSON: {error}") from None
+    return _ghvae_arguments(config, path)
+
+
+def _ghvae_arguments(config, path):
+    """The constructor arguments inside the Keras serialization of a GHVAE."""
     if not (
         isinstance(config, dict)
         and config.get("class_name") == "GHVAE"
@@ -134,7 +139,7 @@ def model_from_config_file(path):
     if not isinstance(config, dict):
         raise PresetError(f"{path} must hold a JSON object of GHVAE arguments")
     if "class_name" in config:
-        config = read_config(path)
+        config = _ghvae_arguments(config, path)
     try:
         return GHVAE.from_config(config)
     except (TypeError, ValueError) as error:

@@ -35,7 +35,7 @@ class Preset:
     """A loaded preset (`load_preset`).
 
     Attributes:
-        name: the registered name, or the folder's name.
+        name: the preset's name, as its metadata gives it.
         folder: the verified local folder its files were read from.
         metadata: its metadata.json.
         model: the `GHVAE`, with its weights unless loaded without them.
@@ -93,10 +93,8 @@ def load_preset(name_or_path, *, num_modules=None, revision=None, load_weights=T
         model.load_weights(folder / WEIGHTS_FILE)
     if num_modules is not None:
         model = model.truncated(num_modules)
-    name = os.fspath(name_or_path)
-    if not name.startswith("hf://") and name not in registered():
-        name = folder.name
-    return Preset(name=name, folder=folder, metadata=read_metadata(folder), model=model,
+    metadata = read_metadata(folder)
+    return Preset(name=metadata.get("name", folder.name), folder=folder, metadata=metadata, model=model,
                   sample=read_sample(folder))
 
 
