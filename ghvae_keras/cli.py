@@ -9,6 +9,8 @@ import logging
 import os
 import sys
 
+from ghvae_keras.errors import GHVAEError
+
 PRESET_HELP = "a preset name (see `ghvae list`), hf://org/name[@revision] or a preset folder"
 
 
@@ -194,11 +196,7 @@ def main(argv=None):
     package_logger.addHandler(handler)
     try:
         summary = args.run(**_arguments_of(args.run, args, argv))
-    except Exception as error:
-        from ghvae_keras.errors import GHVAEError
-
-        if not isinstance(error, GHVAEError):
-            raise
+    except GHVAEError as error:
         print(f"{name}: {error}", file=sys.stderr)
         return 2
     finally:
