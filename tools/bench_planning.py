@@ -101,7 +101,8 @@ def main(argv=None):
             elif method == SCRIPTED:
                 policy = _ScriptedPusher()
             else:
-                modules = 1 if method == "1_module" else model.num_modules
+                # All the trained modules: a preset in progress has fewer than K.
+                modules = 1 if method == "1_module" else model.active_modules
                 rollout = _true_futures(task, model.context_length) if method == PERFECT_MODEL else None
                 planner = planning.CEMPlanner(
                     model.truncated(modules), horizon=args.horizon, candidates=args.candidates,
