@@ -50,6 +50,10 @@ def _data(split):
 
 
 def _datasets_help():
+    try:
+        import tensorflow  # noqa: F401  (the datasets are TFDS builders)
+    except ImportError:  # KERAS_BACKEND=jax without TensorFlow: shard folders only
+        return "a dataset name (needs TensorFlow) or a shard folder of `ghvae data export`"
     from ghvae_keras.data import list_datasets
 
     return f"one of {', '.join(list_datasets())}, or tfds:NAME[/CONFIG]"
@@ -76,7 +80,7 @@ def build_parser():
     demo.add_argument("--out", default="prediction.gif", help="GIF to write (default: %(default)s)")
     demo.add_argument("--steps-per-stage", type=int, default=400, help="greedy steps per module")
 
-    data_commands = subcommands.add_parser("data", help="look at the training data").add_subparsers(
+    data_commands = subcommands.add_parser("data", help="look at or export the training data").add_subparsers(
         dest="data_command", required=True)
     show = add("show", commands.show_data, "write a GIF of a few sequences of a dataset",
                "Writes a GIF with one sequence per row, as the model would see them in evaluation: the "
@@ -90,6 +94,20 @@ def build_parser():
                       help="frames per sequence (default: whole episodes, or 12 where they vary)")
     show.add_argument("--image-size", type=int, default=64, help="frame size (default: %(default)s)")
     show.add_argument("--fps", type=float, default=8, help="frames per second (default: %(default)s)")
+
+    export = add("export", commands.export_data, "write a dataset's training windows to shards",
+                 "Writes the training windows of a dataset, as `ghvae train` would draw them (one per "
+                 "episode and pass, from a random start), to compressed .npz shards of at most 60 MB with "
+                 "a manifest of counts and sha256. Shards train on any Keras backend, without "
+                 "TensorFlow (ghvae_keras.shards.WindowShards).", [_seed(), _data("train")],
+                 under=data_commands)
+    export.add_argument("name", help=datasets)
+    export.add_argument("--out", required=True, help="the shard folder to write (must not hold shards)")
+    export.add_argument("--sequence-length", type=int, required=True,
+                        help="frames per window: a preset's context + training future, e.g. 12")
+    export.add_argument("--passes", type=int, default=1,
+                        help="windows per episode, each from a new random start (default: %(default)s)")
+    export.add_argument("--image-size", type=int, default=64, help="frame size (default: %(default)s)")
 
     listing = add("list", commands.list_presets, "list the pretrained presets",
                   "Lists the registered presets: description, parameters, data, metrics and whether "
@@ -121,7 +139,9 @@ def build_parser():
                 [_seed(), _data("train")])
     train.add_argument("preset_or_config", metavar="preset",
                        help="a preset name, hf://org/name, preset folder or .json config")
-    train.add_argument("--data", required=True, help=datasets + " (see ghvae data show)")
+    train.add_argument("--data", required=True,
+                       help=datasets + " (see ghvae data show), or a shard folder of `ghvae data export`: "
+                            "shards train on any Keras backend (KERAS_BACKEND=jax), without TensorFlow")
     train.add_argument("--out", required=True, help="the preset folder to write (must not exist)")
     train.add_argument("--steps-per-stage", type=int, default=1000, help="steps per module (default: %(default)s)")
     train.add_argument("--batch-size", type=int, default=16, help="clips per batch (default: %(default)s)")

@@ -9,6 +9,7 @@ print; nothing is written before the work has succeeded.
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -129,11 +130,14 @@ def train(preset_or_config, data, out, steps_per_stage=1000, batch_size=16, stra
         preset_or_config: a preset name, `hf://` URI or folder (its
             configuration; its weights too with `fine_tune`), or a JSON
             file (a config.json or an object of `GHVAE` arguments).
-        data: a dataset name for `ghvae_keras.data.load`.
+        data: a dataset name for `ghvae_keras.data.load`, or a shard folder
+            (`ghvae data export`): that trains on any Keras backend,
+            without TensorFlow.
         out: the preset folder to write (must not exist).
         steps_per_stage: optimizer steps per greedy stage.
         batch_size: clips per batch (global, over all replicas).
-        strategy: one of `training.STRATEGIES`.
+        strategy: one of `training.STRATEGIES` (TensorFlow backend; on
+            others, "default": the `keras.distribution` in force).
         checkpoint_dir: checkpoints go here; a rerun resumes from them.
         checkpoint_every: steps between checkpoints (a divisor of
             `steps_per_stage`; default: the largest one up to 100).
@@ -150,8 +154,9 @@ def train(preset_or_config, data, out, steps_per_stage=1000, batch_size=16, stra
         A summary: out, stages, steps_per_stage, sequence_length, loss (the
         last stage's last loss), resumed_from, message.
     """
-    from ghvae_keras import data as datasets
-    from ghvae_keras import training
+    import keras
+
+    from ghvae_keras import shards, training
     from ghvae_keras.zoo import reports
 
     out = Path(out)
@@ -164,6 +169,10 @@ def train(preset_or_config, data, out, steps_per_stage=1000, batch_size=16, stra
         raise InputError(f"--checkpoint-every {every} must divide --steps-per-stage {steps_per_stage}")
     if strategy not in training.STRATEGIES:
         raise InputError(f"--strategy must be one of {', '.join(training.STRATEGIES)}")
+    tensorflow = keras.backend.backend() == "tensorflow"
+    if not tensorflow and strategy != "default":
+        raise InputError(f"--strategy {strategy} is a tf.distribute strategy; on the "
+                         f"{keras.backend.backend()} backend training uses every device it sees")
     model, metadata = _model_to_train(preset_or_config, fine_tune)
     protocol = metadata.get("protocol") or {}
     if sequence_length is None:
@@ -172,17 +181,32 @@ def train(preset_or_config, data, out, steps_per_stage=1000, batch_size=16, stra
     if sequence_length <= model.context_length:
         raise InputError(f"clips of {sequence_length} frames leave nothing to predict after "
                          f"{model.context_length} context frames")
-    train_data = datasets.load(data, split, sequence_length, batch_size, seed=seed,
-                               image_size=model.image_size, data_dir=data_dir)
-    _check_actions_match(model, train_data, data)
+    if shards.is_shard_folder(data):
+        windows = shards.WindowShards(data)
+        if (windows.sequence_length, windows.image_size) != (sequence_length, model.image_size):
+            raise InputError(
+                f"{data} holds windows of {windows.sequence_length} frames of {windows.image_size} "
+                f"pixels; this model trains on {sequence_length} frames of {model.image_size}: "
+                f"export them with --sequence-length {sequence_length} --image-size {model.image_size}")
+        _check_actions_match(model, windows.action_dim, data)
+        train_data = windows.batches(batch_size, seed=seed)
+        first = next(windows.batches(1, shuffle=False))
+    else:
+        from ghvae_keras import data as datasets
+
+        train_data = datasets.load(data, split, sequence_length, batch_size, seed=seed,
+                                   image_size=model.image_size, data_dir=data_dir)
+        actions = train_data.element_spec.get("actions")
+        _check_actions_match(model, None if actions is None else actions.shape[-1], data)
+        first = next(datasets.iterate(train_data.take(1)))
     result = training.fit_greedy(
         model, train_data, steps_per_stage=steps_per_stage,
-        strategy=training.make_strategy(strategy), checkpoint_dir=checkpoint_dir,
-        checkpoint_every=every, noise_seed=seed, verbose=0 if quiet else 2,
+        strategy=training.make_strategy(strategy) if tensorflow else None,
+        checkpoint_dir=checkpoint_dir, checkpoint_every=every, noise_seed=seed,
+        verbose=0 if quiet else 2,
     )
     sample = None
     if sequence_length >= model.context_length + model.horizon:  # long enough to show a prediction
-        first = next(iter(train_data.take(1)))
         sample = {key: np.asarray(value[0]) for key, value in first.items()}
     metadata = {
         **{key: value for key, value in metadata.items()
@@ -220,18 +244,17 @@ def _model_to_train(preset_or_config, fine_tune):
     return loaded.model, loaded.metadata
 
 
-def _check_actions_match(model, dataset, name):
-    spec = dataset.element_spec
-    has = "actions" in spec
-    if model.action_dim is None and has:
+def _check_actions_match(model, action_dim, name):
+    """`action_dim`: the data's values per action, None for action-free data."""
+    if model.action_dim is None and action_dim is not None:
         raise InputError(f"{name} has actions, but the model is action-free; train an "
                          "action-conditioned configuration on it")
     if model.action_dim is not None:
-        if not has:
+        if action_dim is None:
             raise InputError(f"{name} has no actions, but the model is action-conditioned "
                              f"({model.action_dim} per step)")
-        if spec["actions"].shape[-1] != model.action_dim:
-            raise InputError(f"{name} has {spec['actions'].shape[-1]} values per action; "
+        if action_dim != model.action_dim:
+            raise InputError(f"{name} has {action_dim} values per action; "
                              f"the model takes {model.action_dim}")
 
 
@@ -370,6 +393,24 @@ def show_data(name, out="grid.gif", split="train", num=4, sequence_length=None, 
     return {"out": str(out),
             "message": f"wrote {out}: {len(frames)} sequences of {frames.shape[1]} frames from "
                        f"{name} ({split}), one per row, {actions} actions"}
+
+
+def export_data(name, out, sequence_length, split="train", passes=1, image_size=64, seed=0,
+                data_dir=None, quiet=False):
+    """Writes a dataset's training windows to a shard folder (`shards.export_windows`)."""
+    from ghvae_keras import shards
+
+    def progress(windows):
+        if not quiet:
+            print(f"{windows} windows written", file=sys.stderr, flush=True)
+
+    manifest = shards.export_windows(name, split, out, sequence_length, passes=passes,
+                                     image_size=image_size, seed=seed, data_dir=data_dir,
+                                     progress=progress)
+    size = sum(shard["bytes"] for shard in manifest["shards"]) / 1e6
+    return {"out": str(out), "windows": manifest["windows"], "shards": len(manifest["shards"]),
+            "message": f"wrote {out}: {manifest['windows']} windows of {sequence_length} frames from "
+                       f"{name} ({split}) in {len(manifest['shards'])} shards, {size:.1f} MB"}
 
 
 def demo(out="prediction.gif", steps_per_stage=400, seed=0, quiet=False):

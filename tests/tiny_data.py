@@ -1,7 +1,6 @@
 """Tiny configs and random clips shared by the tests and their worker scripts."""
 
 import numpy as np
-import tensorflow as tf
 
 TINY = dict(image_size=16, module_channels=(8, 8), latent_channels=2, context_length=2)
 
@@ -15,6 +14,8 @@ def make_clips(batch=4, steps=5, size=16, action_dim=3, seed=0):
 
 
 def make_dataset(batch=4, steps=5, size=16, action_dim=3, seed=0, batches=2):
+    import tensorflow as tf  # the JAX workers use make_clips only
+
     clips = make_clips(batch * batches, steps, size, action_dim, seed)
     return tf.data.Dataset.from_tensor_slices(clips).batch(batch, drop_remainder=True)
 

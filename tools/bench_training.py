@@ -21,9 +21,16 @@ preset's stand-in (the default `data.load` pipeline, checkpoints every
 that run (wall time of the steps after the first checkpoint interval,
 checkpoint writes included) and its ratio to the bare step.
 
+`--backend jax` also times the same bare steps on the JAX backend, in a
+second process: `train_step` under `jax.jit` on the same batch, its
+operations counted by XLA's cost analysis, against that process's
+`jnp.matmul` rate (XLA decides its own threads: every core).
+
 Prints one JSON line: `matmul_gflops`, `phases` {phase: {flops,
 seconds_per_step, gflops, fraction_of_matmul, [loop_seconds_per_step,
-loop_cpu_seconds_per_step, loop_vs_bare]}}, `threads`, `settings`, `versions`.
+loop_cpu_seconds_per_step, loop_vs_bare]}}, `threads`, `settings`, `versions`,
+and with `--backend jax` `jax` {matmul_gflops, phases {phase: {flops,
+seconds_per_step, gflops, fraction_of_matmul, vs_tensorflow}}, versions}.
 """
 
 import argparse
@@ -59,7 +66,12 @@ def main(argv=None):
     parser.add_argument("--checkpoint-every", type=int, default=20, help="loop checkpoint interval")
     parser.add_argument("--data", default=None, help="the loop's dataset (default: the preset's stand-in)")
     parser.add_argument("--data-dir", default=None, help="the TFDS data folder")
+    parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow",
+                        help="jax: also time the bare steps on the JAX backend (default: %(default)s only)")
+    parser.add_argument("--jax-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.jax_worker:
+        return _jax_worker(args)
     if args.steps < 1:
         parser.error("--steps must be >= 1")
     if args.loop and args.loop_steps < 2 * args.checkpoint_every:
@@ -111,8 +123,11 @@ def main(argv=None):
         results[phase] = entry
         print(f"{phase}: {json.dumps(entry)}", file=sys.stderr, flush=True)
 
+    on_jax = _run_jax_worker(argv if argv is not None else sys.argv[1:], results) \
+        if args.backend == "jax" else None
     print(json.dumps({
         "preset": args.preset,
+        **({"jax": on_jax} if on_jax else {}),
         "matmul_gflops": round(matmul, 1),
         "phases": results,
         "threads": threads,
@@ -124,6 +139,73 @@ def main(argv=None):
                      "backend": keras.backend.backend()},
         "command": "python tools/bench_training.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }))
+    return 0
+
+
+def _run_jax_worker(argv, tensorflow_results):
+    """The JAX figures, from this script rerun with KERAS_BACKEND=jax."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, __file__, *argv, "--jax-worker"], capture_output=True,
+                          text=True, env=dict(os.environ, KERAS_BACKEND="jax"))
+    if done.returncode:
+        sys.exit(f"bench_training: the JAX run failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    for phase, entry in result["phases"].items():
+        entry["vs_tensorflow"] = round(entry["seconds_per_step"] / tensorflow_results[phase]["seconds_per_step"], 3)
+    return result
+
+
+def _jax_worker(args):
+    """The bare steps on JAX (this process has KERAS_BACKEND=jax)."""
+    import jax
+    import jax.numpy as jnp
+    import keras
+    import numpy as np
+
+    from ghvae_keras import training, zoo
+
+    assert keras.backend.backend() == "jax", "run with KERAS_BACKEND=jax"
+    folder = zoo.resolve_preset(str(args.zoo / args.preset), require_weights=False)
+    metadata = zoo.read_metadata(folder)
+    protocol = metadata["protocol"]
+    batch_size = args.batch_size or (metadata.get("training") or {}).get("batch_size") or 8
+    length = args.sequence_length or protocol["context"] + protocol["train_future"]
+    model = zoo.model_from_config_file(folder / zoo.CONFIG_FILE)
+
+    a = jax.random.normal(jax.random.key(0), (2048, 2048))
+    matmul = jax.jit(jnp.matmul)
+    matmul(a, a).block_until_ready()
+    times = []
+    for _ in range(10):
+        start = time.perf_counter()
+        matmul(a, a).block_until_ready()
+        times.append(time.perf_counter() - start)
+    matmul_gflops = 2 * 2048**3 / statistics.median(times) / 1e9
+
+    results = {}
+    for phase in _phases(model.num_modules, args.phases):
+        stage = None if phase == "end_to_end" else int(phase.removeprefix("stage_"))
+        training.prepare_phase(model, stage, "all" if stage is None else "top")
+        batch = {key: jnp.asarray(value) for key, value in _batch_arrays(model, batch_size, length, np).items()}
+        state = tuple([v.value for v in variables] for variables in (
+            model.trainable_variables, model.non_trainable_variables, model.optimizer.variables,
+            model.metrics_variables))
+        step = jax.jit(model.train_step).lower(state, (batch,)).compile()
+        cost = step.cost_analysis()
+        flops = int((cost[0] if isinstance(cost, list) else cost)["flops"])
+
+        def run(batch):
+            logs, _ = step(state, (batch,))
+            return logs
+
+        seconds = statistics.median(_time_steps(run, batch, args.steps))
+        results[phase] = {"flops": flops, "seconds_per_step": round(seconds, 4),
+                          "gflops": round(flops / seconds / 1e9, 1),
+                          "fraction_of_matmul": round(flops / seconds / 1e9 / matmul_gflops, 3)}
+        print(f"jax {phase}: {json.dumps(results[phase])}", file=sys.stderr, flush=True)
+    print(json.dumps({"matmul_gflops": round(matmul_gflops, 1), "phases": results,
+                      "versions": {"jax": jax.__version__, "keras": keras.__version__}}))
     return 0
 
 
@@ -154,6 +236,10 @@ def _matmul_gflops(tf, size=2048, repeats=10):
 
 def _batch(model, batch_size, length, np, tf):
     """A fixed batch of random frames, actions and noise, as tensors."""
+    return {key: tf.constant(value) for key, value in _batch_arrays(model, batch_size, length, np).items()}
+
+
+def _batch_arrays(model, batch_size, length, np):
     rng = np.random.default_rng(0)
     size = model.image_size
     batch = {"frames": rng.random((batch_size, length, size, size, 3), dtype=np.float32)}
@@ -161,7 +247,7 @@ def _batch(model, batch_size, length, np, tf):
         batch["actions"] = rng.uniform(-1, 1, (batch_size, length - 1, model.action_dim)).astype(np.float32)
     for name, shape in model.noise_shapes(length - model.context_length).items():
         batch[name] = rng.standard_normal((batch_size,) + shape).astype(np.float32)
-    return {key: tf.constant(value) for key, value in batch.items()}
+    return batch
 
 
 def _graph_flops(graph, tf):

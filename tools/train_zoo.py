@@ -9,9 +9,11 @@ For the preset's architecture (`zoo/PRESET/config.json`) and protocol, in order:
 1. greedy training, module by module (`training.fit_greedy`), on the
    preset's simulated stand-in (or `--data`);
 2. the end-to-end baseline (`training.fit_end_to_end`) on the same data at
-   the same compute: its step count is the greedy phases' CPU seconds divided
-   by its own CPU seconds per step, measured on this machine just before it
-   trains;
+   the same compute, priced on one machine: just before it trains, one step
+   of each greedy stage and of the baseline is timed here (process CPU
+   seconds), and its step count is the greedy steps taken, at their prices,
+   divided by its own (greedy stages resumed on another processor cost
+   other CPU seconds there; `metrics.*.end_to_end.compute` records both);
 3. evaluation on the data's test split (`evaluation.evaluate`): 1 to K
    modules of the greedy weights, the end-to-end baseline and copy-last-frame
    on the same videos, best of `--samples` for PSNR and SSIM;
@@ -145,11 +147,19 @@ def main(argv=None):
                             training_block("in progress", stage), test_sample, stage)
 
     if "end_to_end_steps" not in progress:
-        greedy_cpu = sum(progress["seconds"][f"stage_{k}"]["cpu"] for k in range(1, model.num_modules + 1))
-        probe = GHVAE.from_config(model.get_config())  # a throwaway copy: the probe trains it
-        per_step = _cpu_seconds_per_step(probe, train_data, args.seed)
-        steps = max(1, round(greedy_cpu / per_step / args.checkpoint_every)) * args.checkpoint_every
-        progress.update(end_to_end_steps=steps, end_to_end_probe_cpu_per_step=per_step)
+        # Equal compute, priced on this machine: the greedy stages may have
+        # run on other processors (a resumed run), whose CPU seconds buy
+        # other numbers of steps. Each phase's step is timed here, on a
+        # throwaway copy, and the greedy steps taken are priced at them.
+        probe = GHVAE.from_config(model.get_config())
+        per_step = {f"stage_{k}": _cpu_seconds_per_step(probe, train_data, args.seed, stage=k)
+                    for k in range(1, model.num_modules + 1)}
+        per_step["end_to_end"] = _cpu_seconds_per_step(probe, train_data, args.seed, stage=None)
+        greedy_here = sum(progress["seconds"][phase]["steps"] * per_step[phase]
+                          for phase in per_step if phase != "end_to_end")
+        steps = max(1, round(greedy_here / per_step["end_to_end"] / args.checkpoint_every)) * args.checkpoint_every
+        progress.update(end_to_end_steps=steps, probe_cpu_per_step=per_step,
+                        probe_processor=training.describe_processor())
         save_progress()
     baseline = training.fit_end_to_end(
         GHVAE.from_config(model.get_config()), train_data, steps=progress["end_to_end_steps"],
@@ -180,12 +190,22 @@ def main(argv=None):
         "end_to_end": round(seconds["end_to_end"]["cpu"], 1),
         "end_to_end_steps": progress["end_to_end_steps"],
     }
+    if "probe_cpu_per_step" in progress:  # the rule that set end_to_end_steps
+        per_step = progress["probe_cpu_per_step"]
+        compute["priced_on"] = {
+            "processor": progress["probe_processor"],
+            "cpu_per_step": {phase: round(value, 4) for phase, value in per_step.items()},
+            "greedy": round(sum(seconds[p]["steps"] * per_step[p] for p in greedy_phases), 1),
+            "end_to_end": round(progress["end_to_end_steps"] * per_step["end_to_end"], 1),
+        }
     block = reports.metrics_block(result, _command(args, plan))
     block[reports.END_TO_END]["compute"] = compute
     metrics_key = reports.STAND_IN_TEST if data_name == stand_in else "test"
     own = {} if out.resolve() == preset_dir.resolve() else {"name": out.name, "hub": None}  # not the registry's copy
     training_metadata = {**training_block("complete", model.num_modules),
                          "end_to_end_steps": progress["end_to_end_steps"]}
+    if "priced_on" in compute:
+        training_metadata["priced_on"] = compute["priced_on"]
     # Earlier metrics and planning results described the weights this run replaces.
     metadata = {
         **{key: value for key, value in (out_metadata or metadata).items()
@@ -304,12 +324,12 @@ def _parser():
     return parser
 
 
-def _cpu_seconds_per_step(model, train_data, seed, steps=3):
-    """CPU seconds of one end-to-end step, after a step that traces the graph."""
+def _cpu_seconds_per_step(model, train_data, seed, stage, steps=3):
+    """CPU seconds of one training step of greedy stage `stage` (None: the
+    end-to-end baseline), after a step that traces the graph."""
     from ghvae_keras import training
 
-    model.latents = "all"
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    training.prepare_phase(model, stage, latents="all" if stage is None else "top")
     batch = next(iter(training.add_noise(train_data.take(1), model, seed)))
     model.train_on_batch(batch)
     start = time.process_time()

@@ -1,6 +1,7 @@
 """Training GHVAE: greedy and end-to-end (`loop`), resumable from checkpoint
-files (`checkpoints`), on the devices a `tf.distribute` strategy names
-(`strategies`)."""
+files (`checkpoints`), on any Keras backend; on TensorFlow on the devices a
+`tf.distribute` strategy names (`strategies`), on JAX on those of the
+`keras.distribution` in force."""
 
 from ghvae_keras.errors import NonFiniteLossError
 from ghvae_keras.training.checkpoints import POINTER, CheckpointManager, latest_checkpoint
@@ -11,6 +12,7 @@ from ghvae_keras.training.loop import (
     fit_greedy,
     prepare_phase,
     set_greedy_stage,
+    with_noise,
 )
 from ghvae_keras.training.strategies import STRATEGIES, configure_threads, describe_processor, make_strategy
 
@@ -29,4 +31,5 @@ __all__ = [
     "make_strategy",
     "prepare_phase",
     "set_greedy_stage",
+    "with_noise",
 ]

@@ -1,24 +1,33 @@
 """Greedy (module-by-module) and end-to-end training of GHVAE, resumable,
-under any `tf.distribute` strategy.
+on any Keras backend: on TensorFlow under any `tf.distribute` strategy, on
+JAX under the `keras.distribution` in force (e.g. `DataParallel`).
 
 Greedy stage k trains module k with modules 1..k-1 frozen; the end-to-end
 baseline trains every module at once with a latent at every level. Both
 write checkpoints (`checkpoints`) and resume from the last one, inside a
-stage too.
+stage too; the checkpoint files are the same on every backend, so a run
+started on one resumes on another.
+
+Training data is a `tf.data.Dataset` (`data.load`) or, on any backend, an
+iterable of numpy batches (`shards.WindowShards.batches`). Either way the
+latent noise is added as inputs, a stateless function of (seed, batch
+index).
 """
 
+import contextlib
 import dataclasses
+import itertools
 import json
 import math
 import os
 
 import keras
+import numpy as np
 
 from ghvae_keras.atomic_files import write_json
-from ghvae_keras.errors import NonFiniteLossError
+from ghvae_keras.errors import InputError, NonFiniteLossError
 from ghvae_keras.model import GHVAE
 from ghvae_keras.training.checkpoints import CheckpointManager
-from ghvae_keras.training.strategies import is_chief, multiworker_fit_workaround, on_strategy
 
 
 @dataclasses.dataclass
@@ -59,12 +68,15 @@ def fit_greedy(
 
     Args:
         model: a `GHVAE`.
-        train_data: a `tf.data.Dataset` of `{"frames": [B, T, H, W, 3],
-            "actions": [B, T-1, A]}` with a fixed T (it is repeated).
+        train_data: batches of `{"frames": [B, T, H, W, 3], "actions":
+            [B, T-1, A]}` with a fixed T: a `tf.data.Dataset` (TensorFlow
+            backend; it is repeated) or an iterable of dicts of numpy arrays
+            (any backend; iterated again when it ends).
         validation_data: an optional dataset of the same form.
         steps_per_stage: optimizer steps per stage (an int or one per stage).
         strategy: a `tf.distribute.Strategy` (default: the one the model
-            was created under).
+            was created under); TensorFlow backend only. On JAX, set a
+            `keras.distribution` instead.
         checkpoint_dir: where checkpoints go; training resumes from it. For
             multi-worker training, a folder that every worker sees.
         checkpoint_every: steps between checkpoints; divides each stage's steps.
@@ -85,8 +97,7 @@ def fit_greedy(
         NonFiniteLossError: a loss became NaN or infinite; the checkpoint
             directory still holds the last good checkpoint.
     """
-    strategy = strategy or model.distribute_strategy
-    model = on_strategy(model, strategy)
+    strategy, model = _placed(model, strategy)
     stages = list(stages or range(1, model.num_modules + 1))
     steps = _per_phase(steps_per_stage, len(stages), "steps_per_stage")
     phases = [(f"stage_{k}", k, n) for k, n in zip(stages, steps)]
@@ -118,8 +129,7 @@ def fit_end_to_end(
     The model's `latents` becomes `"all"`. Arguments are those of
     `fit_greedy`, with `steps` in place of `steps_per_stage`.
     """
-    strategy = strategy or model.distribute_strategy
-    model = on_strategy(model, strategy)
+    strategy, model = _placed(model, strategy)
     phases = [("end_to_end", None, steps)]
     return _run_phases(
         model, phases, train_data, validation_data, strategy, checkpoint_dir,
@@ -146,7 +156,42 @@ def prepare_phase(model, stage, latents="top", strategy=None, optimizer=None):
             module.trainable = True
     else:
         set_greedy_stage(model, stage)
-    _compile(model, strategy or model.distribute_strategy, optimizer)
+    _compile(model, strategy if strategy is not None else _default_strategy(model), optimizer)
+
+
+def _tensorflow():
+    return keras.backend.backend() == "tensorflow"
+
+
+def _default_strategy(model):
+    return model.distribute_strategy if _tensorflow() else None
+
+
+def _placed(model, strategy):
+    """`(strategy, model)`: on TensorFlow the strategy (default: the model's)
+    and the model with its variables under it; elsewhere `(None, model)`."""
+    if not _tensorflow():
+        if strategy is not None:
+            raise InputError(
+                f"a tf.distribute strategy needs the tensorflow backend, not {keras.backend.backend()}; "
+                "set keras.distribution (e.g. keras.distribution.DataParallel()) instead")
+        return None, model
+    from ghvae_keras.training.strategies import on_strategy
+
+    strategy = strategy or model.distribute_strategy
+    return strategy, on_strategy(model, strategy)
+
+
+def _is_chief(strategy):
+    if strategy is not None:
+        from ghvae_keras.training.strategies import is_chief
+
+        return is_chief(strategy)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.process_index() == 0
+    return True
 
 
 def set_greedy_stage(model, stage):
@@ -168,19 +213,7 @@ def add_noise(dataset, model, seed, start=0):
     """
     import tensorflow as tf  # the noise is made in the tf.data pipeline
 
-    spec = dataset.element_spec["frames"]
-    steps = spec.shape[1]
-    if steps is None:
-        raise ValueError(
-            "training data must have a fixed sequence length T "
-            f"(frames spec {spec.shape}); batch fixed-length windows"
-        )
-    if steps <= model.context_length:
-        raise ValueError(
-            f"training clips have {steps} frames; they need more than "
-            f"context_length={model.context_length}"
-        )
-    shapes = model.noise_shapes(steps - model.context_length)
+    shapes = model.noise_shapes(_future_steps(tuple(dataset.element_spec["frames"].shape), model))
 
     def add(index, batch):
         batch = dict(batch)
@@ -196,6 +229,60 @@ def add_noise(dataset, model, seed, start=0):
 
 
 
+def with_noise(batches, model, seed, start=0):
+    """Yields the numpy `batches` (dicts with `frames` `[B, T, H, W, 3]`)
+    with the latent noise inputs of `model` added, for any backend.
+
+    The noise of batch `i` is a stateless function of `(seed, start + i)`
+    (a counter-based generator keyed by both), so a resumed run continues
+    the sequence at `start`. It is not the same noise as `add_noise` draws
+    for a `tf.data` pipeline: a run that changes pipelines on resuming
+    continues with other, equally distributed noise.
+    """
+    shapes = None
+    for index, batch in enumerate(batches, start=start):
+        if shapes is None:
+            shapes = model.noise_shapes(_future_steps(np.shape(batch["frames"]), model))
+        batch = dict(batch)
+        size = np.shape(batch["frames"])[0]
+        for offset, (name, shape) in enumerate(sorted(shapes.items())):
+            generator = np.random.Generator(np.random.Philox(key=[seed + offset, index]))
+            batch[name] = generator.standard_normal((size, *shape), dtype=np.float32)
+        yield batch
+
+
+def _future_steps(frames_shape, model):
+    steps = frames_shape[1] if len(frames_shape) > 1 else None
+    if steps is None:
+        raise ValueError(
+            "training data must have a fixed sequence length T "
+            f"(frames shape {frames_shape}); batch fixed-length windows"
+        )
+    if steps <= model.context_length:
+        raise ValueError(
+            f"training clips have {steps} frames; they need more than "
+            f"context_length={model.context_length}"
+        )
+    return steps - model.context_length
+
+
+def _as_inputs(batches):
+    """Keras takes a generator's items as `(inputs,)` tuples."""
+    return ((batch,) for batch in batches)
+
+
+def _is_tf_dataset(data):
+    return type(data).__module__.startswith("tensorflow") and hasattr(data, "element_spec")
+
+
+def _endless(batches):
+    """An iterator over `batches` that starts it again when it ends (an
+    iterator that cannot start again, such as a generator, ends with it)."""
+    if iter(batches) is batches:
+        return batches
+    return itertools.chain.from_iterable(itertools.repeat(batches))
+
+
 def _run_phases(
     model, phases, train_data, validation_data, strategy, checkpoint_dir,
     checkpoint_every, optimizer, noise_seed, validation_steps, callbacks, verbose, latents,
@@ -209,7 +296,7 @@ def _run_phases(
     config = _comparable_config(model, latents)
     manager = checkpoint = None
     if checkpoint_dir is not None:
-        manager = CheckpointManager(checkpoint_dir, write=is_chief(strategy))
+        manager = CheckpointManager(checkpoint_dir, write=_is_chief(strategy))
         checkpoint = manager.latest()
     start_index, start_step = _resume_point(checkpoint, phases, config, checkpoint_dir)
     if manager is not None and manager.write:
@@ -248,7 +335,7 @@ def _run_phases(
 
 
 def _compile(model, strategy, optimizer):
-    with strategy.scope():
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model.compile(optimizer=optimizer() if optimizer else keras.optimizers.Adam(1e-3))
         model.optimizer.build(model.trainable_variables)
 
@@ -288,14 +375,27 @@ def _fit_phase(
     model, phase, steps, interval, first_step, train_data, validation_data,
     seed, validation_steps, callbacks, verbose, manager, config,
 ):
-    train = add_noise(train_data.repeat(), model, seed, start=first_step)
+    if _is_tf_dataset(train_data):
+        train = add_noise(train_data.repeat(), model, seed, start=first_step)
+    else:
+        train = _as_inputs(with_noise(_endless(train_data), model, seed, start=first_step))
     validation = None
     if validation_data is not None:
-        validation = add_noise(validation_data, model, seed + 500)
-        if validation_steps is not None:
-            validation = validation.repeat()
+        if _is_tf_dataset(validation_data):
+            validation = add_noise(validation_data, model, seed + 500)
+            if validation_steps is not None:
+                validation = validation.repeat()
+        else:
+            validation = _as_inputs(with_noise(_endless(validation_data) if validation_steps is not None
+                                               else validation_data, model, seed + 500))
     guard = _CheckpointEachInterval(manager, phase, interval, steps, config)
-    with multiworker_fit_workaround(model):
+    if _tensorflow():
+        from ghvae_keras.training.strategies import multiworker_fit_workaround
+
+        placement = multiworker_fit_workaround(model)
+    else:
+        placement = contextlib.nullcontext()
+    with placement:
         fit = model.fit(
             train,
             validation_data=validation,

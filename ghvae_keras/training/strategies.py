@@ -1,11 +1,12 @@
 """Where training runs: TensorFlow's thread pools, `tf.distribute`
-strategies, and what Keras needs to train under them."""
+strategies, and what Keras needs to train under them. TensorFlow is
+imported by the functions that use it: on the JAX backend training needs
+none of them."""
 
 import contextlib
 import os
 import warnings
 
-import tensorflow as tf
 
 def configure_threads(intra_op=None, inter_op=None):
     """Sizes TensorFlow's thread pools; call it before TensorFlow runs an op.
@@ -22,6 +23,8 @@ def configure_threads(intra_op=None, inter_op=None):
         Once TensorFlow has started they can no longer change: then a warning
         says so and the numbers returned are those in force.
     """
+    import tensorflow as tf
+
     cores = os.cpu_count() or 1
     intra_op = intra_op or int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0) or cores
     inter_op = inter_op or int(os.environ.get("TF_NUM_INTEROP_THREADS") or 0) or 2
@@ -68,6 +71,8 @@ def make_strategy(name="default"):
             or `"tpu"` (the TPU found by `TPUClusterResolver`, e.g. on a
             Cloud TPU VM).
     """
+    import tensorflow as tf
+
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -94,6 +99,8 @@ def multiworker_fit_workaround(model):
     the strategy's scope with the strategy left implicit) and the step
     functions reduce the logs as scalars.
     """
+    import tensorflow as tf
+
     strategy = model.distribute_strategy
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         yield

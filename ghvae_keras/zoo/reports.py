@@ -70,6 +70,11 @@ def training_summary(training):
         e2e = seconds[END_TO_END]
         text += (f". The end-to-end baseline ran {e2e['steps']:,} steps in the same compute "
                  f"({e2e['cpu'] / 60:,.0f} CPU minutes)")
+        priced = training.get("priced_on")
+        if priced:
+            text += (f", the steps of both priced on one processor ({priced['processor']}): "
+                     f"greedy {priced['greedy'] / 60:,.0f} CPU minutes, end to end "
+                     f"{priced['end_to_end'] / 60:,.0f}")
     return text + "."
 
 
