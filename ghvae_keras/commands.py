@@ -220,7 +220,10 @@ def train(preset_or_config, data, out, steps_per_stage=1000, batch_size=16, stra
             dataset=data, command=command or "", steps_per_stage=steps_per_stage,
             batch_size=batch_size, stages_trained=model.num_modules, split=split,
             sequence_length=sequence_length,
-            fine_tuned_from=str(preset_or_config) if fine_tune else None),
+            fine_tuned_from=str(preset_or_config) if fine_tune else None,
+            device={"backend": keras.backend.backend(),
+                    "devices": keras.distribution.list_devices(),
+                    "data": "shards" if shards.is_shard_folder(data) else "tfds"}),
         "metrics": {},
     }
     metadata.setdefault("description", f"GHVAE trained on {data}.")

@@ -207,8 +207,16 @@ def _metrics_section(metadata, folder=""):
         baseline = block.get("end_to_end")
         if baseline:
             compute = baseline.get("compute") or {}
-            same = (f" ({compute['end_to_end']:,.0f} {compute['unit']}; greedy {compute['greedy']:,.0f})"
-                    if compute else "")
+            # Priced on one processor where the run recorded it: recorded CPU
+            # seconds of phases run on different processors do not compare.
+            priced = compute.get("priced_on")
+            if priced:
+                same = (f" ({priced['end_to_end']:,.0f} {compute['unit']} priced on one processor; "
+                        f"greedy {priced['greedy']:,.0f})")
+            elif compute:
+                same = f" ({compute['end_to_end']:,.0f} {compute['unit']}; greedy {compute['greedy']:,.0f})"
+            else:
+                same = ""
             rows.append((f"end-to-end baseline, same compute{same}", baseline))
         rows.append(("copy last frame", block["copy_last_frame"]))
         for label, figures in rows:

@@ -64,7 +64,8 @@ def training_summary(training):
             f"{cpu / 60:,.0f} CPU minutes ({wall / 60:,.0f} minutes of wall-clock time)")
     if device:
         threads = device.get("intra_op_threads")
-        text += (f" on {device['device']} ({device['backend']}"
+        where = device.get("device") or ", ".join(device.get("devices", []))
+        text += (f" on {where} ({device['backend']}"
                  + (f", {threads} TensorFlow thread{'s' if threads != 1 else ''}" if threads else "") + ")")
     if END_TO_END in seconds:
         e2e = seconds[END_TO_END]

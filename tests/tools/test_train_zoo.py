@@ -34,6 +34,14 @@ def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tm
         assert [seconds[p]["steps"] for p in ("stage_1", "stage_2")] == [2, 2]
         assert seconds["end_to_end"]["steps"] == compute["end_to_end_steps"] >= 1
         assert compute["greedy"] == pytest.approx(seconds["stage_1"]["cpu"] + seconds["stage_2"]["cpu"], abs=0.1)
+        # Equal compute is priced on one machine: each phase's step timed here.
+        priced = compute["priced_on"]
+        per_step = priced["cpu_per_step"]
+        assert set(per_step) == {"stage_1", "stage_2", "end_to_end"} and min(per_step.values()) > 0
+        assert priced["greedy"] == pytest.approx(2 * (per_step["stage_1"] + per_step["stage_2"]), rel=0.01)
+        assert compute["end_to_end_steps"] == pytest.approx(
+            max(1, priced["greedy"] / per_step["end_to_end"]), abs=1)
+        assert written["training"]["priced_on"] == priced
         assert written["training"]["command"] == (  # every option of the plan, defaults too
             "python tools/train_zoo.py tiny-bair --steps-per-stage 2 --batch-size 2 --checkpoint-every 1 "
             "--seed 0 --videos 3 --samples 2 --fvd-samples 1 --no-fvd --lr-schedule constant "
@@ -44,6 +52,7 @@ def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tm
         card = (zoo_dir / "tiny-bair" / zoo.CARD_FILE).read_text()
         assert "Greedy training ran 2 steps per module at batch 2 of 5-frame clips" in card
         assert f"The end-to-end baseline ran {compute['end_to_end_steps']} steps in the same compute" in card
+        assert "the steps of both priced on one processor" in card
         trained = zoo.from_pretrained(str(zoo_dir / "tiny-bair"))  # hashes checked
         assert trained.count_params() == model.count_params()
 

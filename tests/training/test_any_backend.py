@@ -120,6 +120,8 @@ def test_ghvae_train_on_jax_from_shards_without_tensorflow(tiny_shards, tmp_path
     assert f"wrote {out}: 2 greedy stages of 2 steps on clips of 5 frames" in done.stdout
     preset = zoo.load_preset(out)  # and it loads here, on TensorFlow
     assert preset.model.num_modules == 2 and preset.sample["frames"].shape == (5, 16, 16, 3)
+    device = preset.metadata["training"]["device"]
+    assert device["backend"] == "jax" and device["data"] == "shards" and len(device["devices"]) >= 1
     wrong = subprocess.run([sys.executable, "-m", "ghvae_keras.cli", "train", str(config), "--data",
                             str(tiny_shards), "--out", str(tmp_path / "other"), "--sequence-length", "4"],
                            capture_output=True, text=True, timeout=600,
