@@ -208,6 +208,7 @@ def main(argv=None):
         # Before TensorFlow is imported: its C++ start-up messages (oneDNN,
         # CPU features) are not the command's own. A user's setting wins.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        _import_tensorflow_quietly()
     args = build_parser().parse_args(argv)
     name = " ".join(["ghvae", args.subcommand] + ([args.data_command] if args.subcommand == "data" else []))
     handler = logging.StreamHandler(sys.stderr)
@@ -226,6 +227,27 @@ def main(argv=None):
     if summary.get("message") and not args.quiet:
         print(summary["message"])
     return 0
+
+
+def _import_tensorflow_quietly():
+    """Imports TensorFlow (where it is the backend and installed) with the
+    process's stderr sent to /dev/null: some of its C++ libraries write
+    start-up lines there before its logging is set up, whatever
+    TF_CPP_MIN_LOG_LEVEL says (oneDNN on processors with AVX-512). Python
+    errors are unaffected: they are raised, not written, during the import."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        pass  # the command says what is missing when it needs it
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _arguments_of(run, args, argv):

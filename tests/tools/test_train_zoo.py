@@ -38,9 +38,9 @@ def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tm
         priced = compute["priced_on"]
         per_step = priced["cpu_per_step"]
         assert set(per_step) == {"stage_1", "stage_2", "end_to_end"} and min(per_step.values()) > 0
-        assert priced["greedy"] == pytest.approx(2 * (per_step["stage_1"] + per_step["stage_2"]), rel=0.01)
+        assert priced["greedy"] == pytest.approx(2 * (per_step["stage_1"] + per_step["stage_2"]), rel=0.01, abs=0.05)
         assert compute["end_to_end_steps"] == pytest.approx(
-            max(1, priced["greedy"] / per_step["end_to_end"]), abs=1)
+            max(1, 2 * (per_step["stage_1"] + per_step["stage_2"]) / per_step["end_to_end"]), abs=1)
         assert written["training"]["priced_on"] == priced
         assert written["training"]["command"] == (  # every option of the plan, defaults too
             "python tools/train_zoo.py tiny-bair --steps-per-stage 2 --batch-size 2 --checkpoint-every 1 "
