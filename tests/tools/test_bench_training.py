@@ -52,17 +52,16 @@ def test_bench_training_reports_every_phase(tiny_zoo, capsys):
 
 def test_bench_training_times_the_same_steps_on_jax(tiny_zoo, capsys):
     code, line = run_tool("bench_training", ["--preset", "tiny-bair", "--zoo", str(tiny_zoo), "--steps", "1",
-                                              "--phases", "stage_2,end_to_end", "--backend", "jax"], capsys)
+                                              "--phases", "end_to_end", "--backend", "jax"], capsys)
     report = json.loads(line)
     on_jax = report["jax"]
-    assert code == 0 and list(on_jax["phases"]) == ["stage_2", "end_to_end"]
+    assert code == 0 and list(on_jax["phases"]) == ["end_to_end"]
     assert on_jax["matmul_gflops"] > 0 and "jax" in on_jax["versions"]
     for phase, entry in on_jax["phases"].items():
         # XLA counts the same step as TensorFlow's profiler, within what each calls an operation.
         assert entry["flops"] == pytest.approx(report["phases"][phase]["flops"], rel=0.5)
         assert entry["vs_tensorflow"] == pytest.approx(
             entry["seconds_per_step"] / report["phases"][phase]["seconds_per_step"], rel=0.01, abs=0.002)
-    assert on_jax["phases"]["end_to_end"]["flops"] > on_jax["phases"]["stage_2"]["flops"]
 
 
 @pytest.mark.slow  # two variants, each trained and evaluated
