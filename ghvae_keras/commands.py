@@ -181,7 +181,8 @@ def train(preset_or_config, data, out, steps_per_stage=1000, batch_size=16, stra
     if sequence_length <= model.context_length:
         raise InputError(f"clips of {sequence_length} frames leave nothing to predict after "
                          f"{model.context_length} context frames")
-    if shards.is_shard_folder(data):
+    from_shards = shards.is_shard_folder(data)
+    if from_shards:
         windows = shards.WindowShards(data)
         if (windows.sequence_length, windows.image_size) != (sequence_length, model.image_size):
             raise InputError(
@@ -223,7 +224,7 @@ def train(preset_or_config, data, out, steps_per_stage=1000, batch_size=16, stra
             fine_tuned_from=str(preset_or_config) if fine_tune else None,
             device={"backend": keras.backend.backend(),
                     "devices": keras.distribution.list_devices(),
-                    "data": "shards" if shards.is_shard_folder(data) else "tfds"}),
+                    "data": "shards" if from_shards else "tfds"}),
         "metrics": {},
     }
     metadata.setdefault("description", f"GHVAE trained on {data}.")

@@ -111,7 +111,7 @@ class _ShardWriter:
     def __init__(self, folder, max_bytes, progress):
         self.folder, self.max_bytes, self.progress = folder, max_bytes, progress
         self.shape = self.action_dim = None  # (T, S) and A of the first batch
-        self.frames, self.actions, self.shards, self.written = [], [], [], 0
+        self.frames, self.actions, self.shards = [], [], []
 
     def add(self, batch):
         frames = np.asarray(batch["frames"])
@@ -149,13 +149,11 @@ class _ShardWriter:
         path = self.folder / f"windows-{len(self.shards):05d}.npz"
         with atomic_path(path) as tmp:
             np.savez_compressed(tmp, **arrays)
-        count = len(arrays["frames"])
-        self.shards.append({"file": path.name, "windows": count, "bytes": path.stat().st_size,
+        self.shards.append({"file": path.name, "windows": len(arrays["frames"]), "bytes": path.stat().st_size,
                             "sha256": sha256(path)})
-        self.written += count
         self.frames, self.actions = [], []
         if self.progress:
-            self.progress(self.written)
+            self.progress(sum(shard["windows"] for shard in self.shards))
 
 
 class WindowShards:
@@ -251,12 +249,11 @@ class WindowShards:
         if shuffle and batch_size > len(self):
             raise InputError(f"batch_size {batch_size} exceeds the {len(self)} windows of {self.folder}")
         entropy = np.random.SeedSequence(seed).entropy if seed is None else seed
+        count = len(self.manifest["shards"])
         epoch = 0
         while True:
             rng = np.random.default_rng([entropy, epoch])
-            order = rng.permutation(len(self.manifest["shards"])) if shuffle else \
-                range(len(self.manifest["shards"]))
-            order = list(order)
+            order = rng.permutation(count) if shuffle else np.arange(count)
             carry = None
             for start in range(0, len(order), shards_in_memory):
                 group = [self.load_shard(i) for i in order[start:start + shards_in_memory]]

@@ -5,27 +5,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import tensorflow as tf
 import tensorflow_datasets as tfds
+from tiny_data import episodes
 
 from ghvae_keras import cli, shards
 from ghvae_keras.errors import DataError, InputError
-
-
-def episodes(lengths):
-    """Robonet-like episodes whose frame t of episode e has red = t and
-    green = e, and whose action t is (e, t, 0, 0, 0)."""
-    videos, actions = [], []
-    for e, n in enumerate(lengths):
-        video = np.zeros((n, 64, 64, 3), np.uint8)
-        video[..., 0] = np.arange(n)[:, None, None]
-        video[..., 1] = e
-        videos.append(video)
-        actions.append(np.stack([np.full(n - 1, e), np.arange(n - 1)] + [np.zeros(n - 1)] * 3, -1))
-    ragged = lambda parts, dtype: tf.RaggedTensor.from_row_lengths(  # noqa: E731
-        np.concatenate(parts).astype(dtype), [len(p) for p in parts])
-    return tf.data.Dataset.from_tensor_slices(
-        {"video": ragged(videos, np.uint8), "actions": ragged(actions, np.float32)})
 
 
 def windows_of(batch):

@@ -20,6 +20,27 @@ def make_dataset(batch=4, steps=5, size=16, action_dim=3, seed=0, batches=2):
     return tf.data.Dataset.from_tensor_slices(clips).batch(batch, drop_remainder=True)
 
 
+def episodes(lengths, frames_key="video", actions_key="actions", actions_per_frame=False):
+    """Episodes whose frame t of episode e has red = t and green = e, and whose
+    action t is (e, t, 0, ...): a window's offset can be read from its values
+    (a `tf.data.Dataset` of ragged episodes, as TFDS gives them)."""
+    import tensorflow as tf
+
+    videos, actions = [], []
+    for e, n in enumerate(lengths):
+        video = np.zeros((n, 64, 64, 3), np.uint8)
+        video[..., 0] = np.arange(n)[:, None, None]
+        video[..., 1] = e
+        videos.append(video)
+        steps = n if actions_per_frame else n - 1
+        dim = 4 if actions_per_frame else 5
+        actions.append(np.stack([np.full(steps, e), np.arange(steps)] + [np.zeros(steps)] * (dim - 2), -1))
+    ragged = lambda parts, dtype: tf.RaggedTensor.from_row_lengths(  # noqa: E731
+        np.concatenate(parts).astype(dtype), [len(p) for p in parts])
+    return tf.data.Dataset.from_tensor_slices(
+        {frames_key: ragged(videos, np.uint8), actions_key: ragged(actions, np.float32)})
+
+
 def perturb_zero_init(model, scale=0.2, seed=0):
     """Gives the zero-initialised output convolutions (predictors, decoders)
     random kernels, and the pixel mask an even start, so that latents and

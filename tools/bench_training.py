@@ -84,14 +84,7 @@ def main(argv=None):
     import numpy as np
     import tensorflow as tf
 
-    from ghvae_keras import zoo
-
-    folder = zoo.resolve_preset(str(args.zoo / args.preset), require_weights=False)
-    metadata = zoo.read_metadata(folder)
-    protocol = metadata["protocol"]
-    batch_size = args.batch_size or (metadata.get("training") or {}).get("batch_size") or 8
-    length = args.sequence_length or protocol["context"] + protocol["train_future"]
-    model = zoo.model_from_config_file(folder / zoo.CONFIG_FILE)
+    metadata, model, batch_size, length = _architecture(args)
     phases = _phases(model.num_modules, args.phases)
 
     matmul = _matmul_gflops(tf)
@@ -163,15 +156,10 @@ def _jax_worker(args):
     import keras
     import numpy as np
 
-    from ghvae_keras import training, zoo
+    from ghvae_keras import training
 
     assert keras.backend.backend() == "jax", "run with KERAS_BACKEND=jax"
-    folder = zoo.resolve_preset(str(args.zoo / args.preset), require_weights=False)
-    metadata = zoo.read_metadata(folder)
-    protocol = metadata["protocol"]
-    batch_size = args.batch_size or (metadata.get("training") or {}).get("batch_size") or 8
-    length = args.sequence_length or protocol["context"] + protocol["train_future"]
-    model = zoo.model_from_config_file(folder / zoo.CONFIG_FILE)
+    _, model, batch_size, length = _architecture(args)
 
     a = jax.random.normal(jax.random.key(0), (2048, 2048))
     matmul = jax.jit(jnp.matmul)
@@ -207,6 +195,20 @@ def _jax_worker(args):
     print(json.dumps({"matmul_gflops": round(matmul_gflops, 1), "phases": results,
                       "versions": {"jax": jax.__version__, "keras": keras.__version__}}))
     return 0
+
+
+def _architecture(args):
+    """`(metadata, model, batch_size, sequence_length)` of the preset benched:
+    its architecture (fresh weights), training batch and clip length, unless
+    the arguments override them."""
+    from ghvae_keras import zoo
+
+    folder = zoo.resolve_preset(str(args.zoo / args.preset), require_weights=False)
+    metadata = zoo.read_metadata(folder)
+    protocol = metadata["protocol"]
+    batch_size = args.batch_size or (metadata.get("training") or {}).get("batch_size") or 8
+    length = args.sequence_length or protocol["context"] + protocol["train_future"]
+    return metadata, zoo.model_from_config_file(folder / zoo.CONFIG_FILE), batch_size, length
 
 
 def _phases(num_modules, names):

@@ -28,6 +28,7 @@ from ghvae_keras.atomic_files import write_json
 from ghvae_keras.errors import InputError, NonFiniteLossError
 from ghvae_keras.model import GHVAE
 from ghvae_keras.training.checkpoints import CheckpointManager
+from ghvae_keras.training.strategies import is_chief, multiworker_fit_workaround, on_strategy
 
 
 @dataclasses.dataclass
@@ -176,22 +177,8 @@ def _placed(model, strategy):
                 f"a tf.distribute strategy needs the tensorflow backend, not {keras.backend.backend()}; "
                 "set keras.distribution (e.g. keras.distribution.DataParallel()) instead")
         return None, model
-    from ghvae_keras.training.strategies import on_strategy
-
     strategy = strategy or model.distribute_strategy
     return strategy, on_strategy(model, strategy)
-
-
-def _is_chief(strategy):
-    if strategy is not None:
-        from ghvae_keras.training.strategies import is_chief
-
-        return is_chief(strategy)
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.process_index() == 0
-    return True
 
 
 def set_greedy_stage(model, stage):
@@ -296,7 +283,7 @@ def _run_phases(
     config = _comparable_config(model, latents)
     manager = checkpoint = None
     if checkpoint_dir is not None:
-        manager = CheckpointManager(checkpoint_dir, write=_is_chief(strategy))
+        manager = CheckpointManager(checkpoint_dir, write=is_chief(strategy))
         checkpoint = manager.latest()
     start_index, start_step = _resume_point(checkpoint, phases, config, checkpoint_dir)
     if manager is not None and manager.write:
@@ -389,13 +376,7 @@ def _fit_phase(
             validation = _as_inputs(with_noise(_endless(validation_data) if validation_steps is not None
                                                else validation_data, model, seed + 500))
     guard = _CheckpointEachInterval(manager, phase, interval, steps, config)
-    if _tensorflow():
-        from ghvae_keras.training.strategies import multiworker_fit_workaround
-
-        placement = multiworker_fit_workaround(model)
-    else:
-        placement = contextlib.nullcontext()
-    with placement:
+    with multiworker_fit_workaround(model):
         fit = model.fit(
             train,
             validation_data=validation,

@@ -99,6 +99,11 @@ def multiworker_fit_workaround(model):
     the strategy's scope with the strategy left implicit) and the step
     functions reduce the logs as scalars.
     """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
     import tensorflow as tf
 
     strategy = model.distribute_strategy
@@ -137,6 +142,16 @@ def on_strategy(model, strategy):
 
 
 def is_chief(strategy):
+    """Whether this process writes checkpoints: the chief of a multi-worker
+    `strategy`, or with none (JAX) process 0."""
+    if strategy is None:
+        import keras
+
+        if keras.backend.backend() == "jax":
+            import jax
+
+            return jax.process_index() == 0
+        return True
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.task_type:
         return True

@@ -7,25 +7,8 @@ import tensorflow_datasets as tfds
 
 from ghvae_keras import data
 from ghvae_keras.data import pipeline
+from tiny_data import episodes
 from video_archives import frame_colour, write_kitti_drive
-
-
-def episodes(lengths, frames_key="video", actions_key="actions", actions_per_frame=False):
-    """Episodes whose frame t of episode e has red = t and green = e, and whose
-    action t is (e, t, 0, ...): a window's offset can be read from its values."""
-    videos, actions = [], []
-    for e, n in enumerate(lengths):
-        video = np.zeros((n, 64, 64, 3), np.uint8)
-        video[..., 0] = np.arange(n)[:, None, None]
-        video[..., 1] = e
-        videos.append(video)
-        steps = n if actions_per_frame else n - 1
-        dim = 4 if actions_per_frame else 5
-        actions.append(np.stack([np.full(steps, e), np.arange(steps)] + [np.zeros(steps)] * (dim - 2), -1))
-    ragged = lambda parts, dtype: tf.RaggedTensor.from_row_lengths(  # noqa: E731
-        np.concatenate(parts).astype(dtype), [len(p) for p in parts])
-    return tf.data.Dataset.from_tensor_slices(
-        {frames_key: ragged(videos, np.uint8), actions_key: ragged(actions, np.float32)})
 
 
 def mock_robonet(lengths, reads=None):
