@@ -367,32 +367,54 @@ class GHVAE(keras.Model):
         `context_frames` `[B, C, H, W, 3]`, `actions` `[B, C + horizon - 1, A]`,
         `noise` a dict shaped like `noise_shapes(horizon)` (drawn from the
         model's generator when omitted). Returns `[B, horizon, H, W, 3]`.
+        It is `rollout_from(encode_context(...), ...)`.
         """
-        horizon = self.horizon if horizon is None else horizon
-        noise = noise or {}
+        context = context_frames.shape[1]
+        start = self.encode_context(context_frames, None if actions is None else actions[:, : context - 1])
+        future = None if actions is None else actions[:, context - 1:]
+        return self.rollout_from(start, future, noise, horizon)
+
+    def encode_context(self, context_frames, actions=None):
+        """Where a rollout starts: `context_frames` `[B, C, H, W, 3]` and the
+        C - 1 actions between them `[B, C - 1, A]` encoded, and the top
+        module's core run over them. A dict of tensors for `rollout_from`;
+        a planner encodes its context once and repeats the result along the
+        batch for every candidate (`repeat_context`)."""
         context = context_frames.shape[1]
         features = self._encode_clips(context_frames)
-        skips = [features[level][:, -1] for level in range(self.active_modules)]
-
-        def action_at(t):
-            return None if actions is None else actions[:, t]
-
         states = {level: None for level in self.latent_levels()}
         for t in range(context - 1):
             for level in self.latent_levels():
                 _, states[level] = self.ghvae_modules[level - 1].core(
-                    features[level][:, t], action_at(t), states[level]
+                    features[level][:, t], None if actions is None else actions[:, t], states[level]
                 )
+        return {"current": [f[:, -1] for f in features],
+                "states": {str(level): state for level, state in states.items() if state is not None}}
 
-        current = [f[:, -1] for f in features]
+    @staticmethod
+    def repeat_context(start, count):
+        """`start` (from `encode_context`, batch 1) repeated `count` times along the batch."""
+        return keras.tree.map_structure(lambda x: ops.repeat(x, count, axis=0), start)
+
+    def rollout_from(self, start, actions=None, noise=None, horizon=None):
+        """`rollout` from an encoded context (`encode_context`): `actions`
+        are the `[B, horizon, A]` that follow the last context frame.
+        Returns `[B, horizon, H, W, 3]`."""
+        horizon = self.horizon if horizon is None else horizon
+        noise = noise or {}
+        current = list(start["current"])
+        skips = current[: self.active_modules]
+        states = {level: start["states"].get(str(level)) for level in self.latent_levels()}
+
+        def action_at(step):
+            return None if actions is None else actions[:, step]
+
         frames = []
         for step in range(horizon):
             per_level = {}
             for level in self.latent_levels():
                 module = self.ghvae_modules[level - 1]
-                out, states[level] = module.core(
-                    current[level], action_at(context - 1 + step), states[level]
-                )
+                out, states[level] = module.core(current[level], action_at(step), states[level])
                 level_noise = noise.get(f"noise_{level}")
                 if level_noise is not None:
                     level_noise = level_noise[:, step]
@@ -401,7 +423,7 @@ class GHVAE(keras.Model):
             top, residuals = self._split_predictions(per_level)
             if self.skip_from == "previous":
                 skips = current[: self.active_modules]
-            frame = self._decode(top, skips, residuals, action_at(context - 1 + step))
+            frame = self._decode(top, skips, residuals, action_at(step))
             frames.append(frame)
             if step < horizon - 1:
                 current = self._encode(frame)

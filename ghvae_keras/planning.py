@@ -21,7 +21,7 @@ from ghvae_keras.model import GHVAE
 
 __all__ = ["COSTS", "CEMPlanner", "MPCController", "Plan"]
 
-COSTS = ("pixels", "features")
+COSTS = ("pixels", "changed_pixels", "features")
 
 
 @dataclasses.dataclass
@@ -56,6 +56,10 @@ class CEMPlanner:
     The cost of a candidate is summed over its predicted frames, so sooner
     is better than later:
     - `"pixels"`: mean squared difference of the frames from the goal image;
+    - `"changed_pixels"`: the same, each pixel weighted by how much the goal
+      image differs there from the last observed frame (smoothed over a few
+      pixels): the places where the scene has to change count, the rest of
+      the scene, which the actions cannot change, does not;
     - `"features"`: the same in the model's own encoder features, at every
       active level, each level normalised by the goal's feature variance.
       The encoders were trained to keep what the decoders need to redraw a
@@ -75,7 +79,7 @@ class CEMPlanner:
             `[A]`); a dimension with equal bounds is held at that value.
         initial_std: the Gaussian's starting spread (default: half the
             range of each dimension).
-        cost: `"pixels"` or `"features"`.
+        cost: one of `COSTS`.
         noise_exponent: β of the noise's 1/f^β spectrum over time (0: white).
         rollout: predicts for the planner instead of the model: a function
             of `(context_frames [N, C, H, W, 3], actions [N, C-1+horizon, A])`
@@ -130,20 +134,20 @@ class CEMPlanner:
         self.model = model.clone(sampling="mode")
         self.rollout = rollout
         if rollout is None:
-            self._score = _compile(lambda context, actions, goal: self._frame_costs(
-                self.model.rollout(context, actions, horizon=self.horizon), goal))
+            # The context is encoded once per plan, for all candidates of all iterations.
+            model = self.model
+            self._start = _compile(model.encode_context)
+            self._rollout = _compile(lambda start, future: model.rollout_from(
+                model.repeat_context(start, future.shape[0]), future, horizon=self.horizon))
+            self._score = _compile(lambda start, future, goal, weights: self._frame_costs(
+                model.rollout_from(model.repeat_context(start, future.shape[0]), future,
+                                   horizon=self.horizon), goal, weights))
         else:
             frame_costs = _compile(self._frame_costs)
-
-            def score(context, actions, goal):
-                frames = np.asarray(rollout(context, actions), np.float32)
-                expected = (len(actions), self.horizon) + self.model.level_shape(0)
-                if frames.shape != expected:
-                    raise ValueError(f"rollout returned frames of shape {list(frames.shape)}, "
-                                     f"expected {list(expected)}")
-                return frame_costs(frames, goal)
-
-            self._score = score
+            self._start = lambda context, past: (context, past)
+            self._rollout = self._simulate
+            self._score = lambda start, future, goal, weights: frame_costs(
+                self._simulate(start, future), goal, weights)
 
     @property
     def context_length(self):
@@ -174,9 +178,9 @@ class CEMPlanner:
             if mean.shape != shape:
                 raise ValueError(f"initial_mean must have shape {list(shape)}, got {list(mean.shape)}")
         std = np.broadcast_to(self.initial_std, shape).astype(np.float32)
-        context = np.repeat(context_frames[None], self.candidates, axis=0)
-        past = np.repeat(past_actions[None], self.candidates, axis=0)
+        start = self._start(context_frames[None], past_actions[None])
         goal = goal_image[None]
+        weights = _change_weights(context_frames[-1], goal_image)
         elites = np.zeros((0,) + shape, np.float32)
         elite_costs = np.zeros(0)
         mean_costs = []
@@ -184,8 +188,7 @@ class CEMPlanner:
             noise = _coloured_noise(self.rng, self.noise_exponent, (self.candidates,) + shape)
             samples = np.clip(mean + std * noise, self.action_low, self.action_high)
             samples[0] = np.clip(mean, self.action_low, self.action_high)  # the mean competes too
-            actions = np.concatenate([past, samples], axis=1)
-            costs = ops.convert_to_numpy(self._score(context, actions, goal)).astype(np.float64)
+            costs = ops.convert_to_numpy(self._score(start, samples, goal, weights)).astype(np.float64)
             costs[~np.isfinite(costs)] = np.inf
             finite = costs[np.isfinite(costs)]
             mean_costs.append(float(finite.mean()) if finite.size else float("inf"))
@@ -197,13 +200,39 @@ class CEMPlanner:
         best_actions, best_cost = elites[0], float(elite_costs[0])
         return Plan(actions=best_actions, cost=best_cost, mean_costs=mean_costs)
 
-    def _frame_costs(self, predicted, goal):
+    def predict(self, context_frames, past_actions, actions):
+        """The frames `[horizon, H, W, 3]` that the planner's model (or
+        `rollout`) predicts for one action sequence `[horizon, A]`, from the
+        same inputs as `plan`: what the planner expected of its plan."""
+        context_frames, past_actions, _ = self._check(context_frames, past_actions, None)
+        actions = np.asarray(actions, np.float32)
+        if actions.shape != (self.horizon, self.model.action_dim):
+            raise ValueError(f"actions must have shape {[self.horizon, self.model.action_dim]}, "
+                             f"got {list(actions.shape)}")
+        start = self._start(context_frames[None], past_actions[None])
+        return ops.convert_to_numpy(self._rollout(start, actions[None]))[0]
+
+    def _simulate(self, start, future):
+        """The `rollout` given: the true futures of each of `future` `[N, horizon, A]`."""
+        context, past = start
+        count = len(future)
+        actions = np.concatenate([np.repeat(past, count, axis=0), future], axis=1)
+        frames = np.asarray(self.rollout(np.repeat(context, count, axis=0), actions), np.float32)
+        expected = (len(actions), self.horizon) + self.model.level_shape(0)
+        if frames.shape != expected:
+            raise ValueError(f"rollout returned frames of shape {list(frames.shape)}, "
+                             f"expected {list(expected)}")
+        return frames
+
+    def _frame_costs(self, predicted, goal, weights):
         """The cost of each candidate's frames `[N, T, H, W, 3]`, `[N]`."""
         model = self.model
         frames = ops.reshape(predicted, (-1,) + model.level_shape(0))
         per_frame = 0.0
         if self.cost == "pixels":
             per_frame = ops.mean(ops.square(frames - goal), axis=(1, 2, 3))
+        elif self.cost == "changed_pixels":
+            per_frame = ops.mean(ops.square(frames - goal) * weights, axis=(1, 2, 3))
         else:
             goal_features = model.encode_features(goal)
             for features, target in zip(model.encode_features(frames), goal_features):
@@ -217,7 +246,7 @@ class CEMPlanner:
         frame_shape = model.level_shape(0)
         context_frames = np.asarray(context_frames, np.float32)
         past_actions = np.asarray(past_actions, np.float32).reshape(-1, model.action_dim)
-        goal_image = np.asarray(goal_image, np.float32)
+        goal_image = None if goal_image is None else np.asarray(goal_image, np.float32)
         expected = (self.context_length,) + frame_shape
         if context_frames.shape != expected:
             raise ValueError(f"context_frames must have shape {list(expected)}, "
@@ -225,10 +254,12 @@ class CEMPlanner:
         if past_actions.shape[0] != self.context_length - 1:
             raise ValueError(f"past_actions must hold the {self.context_length - 1} actions "
                              f"between the context frames, got {past_actions.shape[0]}")
-        if goal_image.shape != frame_shape:
+        if goal_image is not None and goal_image.shape != frame_shape:
             raise ValueError(f"goal_image must have shape {list(frame_shape)}, "
                              f"got {list(goal_image.shape)}")
         for name, value in [("context_frames", context_frames), ("goal_image", goal_image)]:
+            if value is None:
+                continue
             if not np.isfinite(value).all() or value.min() < 0 or value.max() > 1:
                 raise ValueError(f"{name} must be finite and in [0, 1] (divide uint8 frames by 255)")
         if not np.isfinite(past_actions).all():
@@ -247,6 +278,10 @@ class MPCController:
     Args:
         planner: a `CEMPlanner`.
         replan_every: actions taken from each plan.
+
+    Attributes:
+        plans: plans made since `reset`.
+        current_plan: the last `Plan` (None before the first).
 
     Example:
         >>> controller = MPCController(planner, replan_every=3)
@@ -273,7 +308,7 @@ class MPCController:
         self._frames = [first] * context
         self._actions = [self._rest_action()] * (context - 1)
         self._queue = []
-        self._plan = None
+        self.current_plan = None
         self.plans = 0
 
     def act(self):
@@ -282,20 +317,24 @@ class MPCController:
             raise RuntimeError("call reset(first_frame, goal_image) before act()")
         if not self._queue:
             initial_mean = None
-            if self._plan is not None:  # the unused rest of the last plan, then rest
-                rest = self._plan[self.replan_every:]
+            if self.current_plan is not None:  # the unused rest of the last plan, then rest
+                rest = self.current_plan.actions[self.replan_every:]
                 pad = np.repeat(self._rest_action()[None], self.replan_every, axis=0)
                 initial_mean = np.concatenate([rest, pad], axis=0)
-            # `observe` keeps exactly the last C frames and the C - 1 actions between them.
-            past = np.asarray(self._actions, np.float32).reshape(-1, self.planner.model.action_dim)
-            plan = self.planner.plan(np.stack(self._frames), past, self._goal,
-                                     initial_mean=initial_mean)
-            self._plan = plan.actions
+            plan = self.planner.plan(*self.context(), self._goal, initial_mean=initial_mean)
+            self.current_plan = plan
             self._queue = list(plan.actions[: self.replan_every])
             self.plans += 1
         action = self._queue.pop(0)
         self._actions.append(action)
         return action
+
+    def context(self):
+        """What the next plan starts from: the last C frames `[C, H, W, 3]`
+        and the C - 1 actions between them `[C-1, A]`."""
+        # `observe` keeps exactly the last C frames and the C - 1 actions between them.
+        past = np.asarray(self._actions, np.float32).reshape(-1, self.planner.model.action_dim)
+        return np.stack(self._frames), past
 
     def observe(self, frame):
         """Records the frame the last action led to."""
@@ -324,6 +363,17 @@ def _coloured_noise(rng, exponent, shape):
     noise = np.fft.irfft(spectrum, n=steps, axis=-1)
     noise /= noise.std()
     return np.transpose(noise, (0, 2, 1)).astype(np.float32)
+
+
+def _change_weights(frame, goal, radius=2):
+    """`[1, H, W, 1]`: how much `goal` differs from `frame` at each pixel,
+    averaged over a (2 radius + 1)² square and scaled to mean 1."""
+    change = np.abs(goal - frame).mean(axis=-1)
+    padded = np.pad(change, radius, mode="edge")
+    size = 2 * radius + 1
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (size, size))
+    smooth = windows.mean(axis=(-1, -2))
+    return (smooth / (smooth.mean() + 1e-8))[None, :, :, None].astype(np.float32)
 
 
 def _as_unit_float(frame):

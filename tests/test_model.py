@@ -240,3 +240,19 @@ def test_clone_copies_weights_and_applies_overrides(tiny_config):
     assert (copy.sampling, copy.active_modules) == ("mode", 1)
     assert _weights_equal(model, copy) and copy is not model
     assert model.sampling == "sample" and model.active_modules == 2
+
+
+@pytest.mark.parametrize("context", [1, 3])
+def test_a_context_encoded_once_serves_every_candidate(context):
+    model = GHVAE(**{**TINY, "context_length": context}, action_dim=3, sampling="mode", seed=2)
+    perturb_zero_init(model)
+    clip = make_clips(batch=1, steps=context + 3, action_dim=3)
+    past = clip["actions"][:, : context - 1]
+    future = np.random.default_rng(0).uniform(-1, 1, (4, 3, 3)).astype(np.float32)
+    frames = clip["frames"][:, :context]
+    start = model.repeat_context(model.encode_context(frames, past), 4)
+    shared = ops.convert_to_numpy(model.rollout_from(start, future, horizon=3))
+    each = ops.convert_to_numpy(model.rollout(
+        np.repeat(frames, 4, axis=0), np.concatenate([np.repeat(past, 4, axis=0), future], axis=1), horizon=3))
+    np.testing.assert_allclose(shared, each, atol=1e-5)
+    assert np.ptp(shared[:, -1]) > 0, "each candidate's actions lead elsewhere"

@@ -67,14 +67,21 @@ def test_a_rollout_of_the_wrong_shape_is_refused(model):
 @pytest.mark.parametrize("cost", planning.COSTS)
 def test_costs_are_summed_over_the_predicted_frames_of_each_candidate(model, cost):
     planner = planning.CEMPlanner(model, candidates=4, iterations=1, cost=cost, seed=0)
-    context, goal = frames(2), frames(1, seed=1)[0]
-    actions = np.random.default_rng(3).uniform(-1, 1, (4, 4, 3)).astype(np.float32)
-    costs = np.asarray(planner._score(np.repeat(context[None], 4, 0), actions, goal[None]))
+    context, goal, past = frames(2), frames(1, seed=1)[0], np.full((1, 3), 0.3, np.float32)
+    future = np.random.default_rng(3).uniform(-1, 1, (4, 3, 3)).astype(np.float32)
+    weights = planning._change_weights(context[-1], goal)
+    # The context is encoded once, for every candidate.
+    start = planner._start(context[None], past[None])
+    costs = np.asarray(planner._score(start, future, goal[None], weights))
     # The same candidates through the public, eager prediction (latent means).
     deterministic = model.clone(sampling="mode")
+    actions = np.concatenate([np.repeat(past[None], 4, 0), future], axis=1)
     video = deterministic.predict_video(np.repeat(context[None], 4, 0), actions)[:, 0]
+    np.testing.assert_allclose(planner.predict(context, past, future[2]), video[2], atol=1e-5)
     if cost == "pixels":
         expected = ((video - goal) ** 2).mean(axis=(2, 3, 4)).sum(axis=1)
+    elif cost == "changed_pixels":
+        expected = ((video - goal) ** 2 * weights).mean(axis=(2, 3, 4)).sum(axis=1)
     else:
         goal_features = [np.asarray(f) for f in deterministic.encode_features(goal[None])]
         per_level = [
@@ -84,6 +91,16 @@ def test_costs_are_summed_over_the_predicted_frames_of_each_candidate(model, cos
         expected = np.mean(per_level, axis=0).sum(axis=1)
     np.testing.assert_allclose(costs, expected, rtol=1e-4)
     assert np.ptp(costs) > 0, "the actions change the prediction"
+
+
+def test_changed_pixels_weigh_where_the_goal_differs_from_the_last_frame():
+    frame = np.zeros((16, 16, 3), np.float32)
+    goal = frame.copy()
+    goal[4, 10] = 1.0  # one pixel changes
+    weights = planning._change_weights(frame, goal, radius=2)[0, :, :, 0]
+    assert weights.shape == (16, 16) and weights.mean() == pytest.approx(1.0, rel=1e-4)
+    assert weights[4, 10] == weights.max() and weights[2:7, 8:13].min() > 0  # spread over 5 x 5
+    assert weights[12, 3] == 0, "the scene the actions need not change counts nothing"
 
 
 def test_the_planner_leaves_the_model_as_it_was(model):
@@ -154,6 +171,10 @@ def test_mpc_replans_on_schedule_from_the_latest_frames_and_actions(model):
         taken.append(controller.act())
         controller.observe(observed[t + 1])
     assert controller.plans == 3  # steps 0, 2 and 4
+    np.testing.assert_allclose(controller.current_plan.actions, 0.3)
+    context, past = controller.context()  # what the next plan would start from
+    np.testing.assert_allclose(context, observed[[4, 5]] / 255.0)
+    np.testing.assert_allclose(past, [[0.3] * 3])
     np.testing.assert_allclose(taken, [[0.1] * 3, [0.1] * 3, [0.2] * 3, [0.2] * 3, [0.3] * 3], atol=1e-6)
     first_context, first_past, first_mean = calls[0]
     np.testing.assert_allclose(first_context, observed[[0, 0]] / 255.0)  # padded: a robot at rest

@@ -1,41 +1,51 @@
-"""Success rate of visual MPC on simulated pushing: bair-4mod, the same
-weights truncated to 1 module, random actions, and a scripted pusher that
-reads the positions (a reference no planner here can see).
+"""Success of visual MPC on the simulated push task, in three tiers: bair-4mod,
+the same weights truncated to 1 module, random actions, and a scripted
+policy that reads the positions (a reference no planner here can see).
 
-    python tools/bench_planning.py                          # 20 episodes, stored in the preset
-    python tools/bench_planning.py --episodes 4 --no-store --gif runs/planning.gif
-    python tools/bench_planning.py --methods 4_modules --cost pixels --no-store
-    python tools/bench_planning.py --methods perfect_model --episodes 10 --no-store
-    python tools/bench_planning.py --methods scripted --steps 100 --no-store
+    python tools/bench_planning.py                          # 20 episodes per tier, stored in the preset
+    python tools/bench_planning.py --tiers short_push --episodes 4 --no-store --gif runs/planning.gif
+    python tools/bench_planning.py --methods perfect_model --tiers reach,short_push --episodes 10 --no-store
+    python tools/bench_planning.py --methods scripted,random --episodes 50 --no-store   # calibration
 
-Each episode is the Meta-World push scene of `ghvae_sim_push` from a fixed
-seed (`--seed`, then the next ones; the default seeds are those of the
-dataset's test split, which no preset trained on). The goal image is
-rendered by the simulator: the same scene with the puck on the goal and the
-hand just behind it. With `--start seed` the hand starts where the seed put
-it, above the bin, and must first reach the puck; with `--start
-behind_puck` it starts just behind the puck, low, and the task is the push
-alone. The planner (`ghvae_keras.planning`, CEM with
-model-predictive control) sees only frames and the goal image; an episode
-ends at Meta-World's `info["success"]` (the puck within 5 cm of the goal,
-as Meta-World's own evaluation stops at success) or after `--steps` actions.
+The tiers (`PushTask`, on the scenes of `ghvae_sim_push`'s test seeds, which
+no preset trained on; `--seed` is the first):
+
+    reach       bring the hand where the goal image shows it (within 4 cm)
+    short_push  push the puck 7-12 cm to its goal, the hand starting just behind it
+    long_push   the dataset's puck and goal (at least 16 cm apart), the hand above the bin
+
+Each tier has its step budget (`TIER_STEPS`), chosen so that the scripted
+policy succeeds in at least 90% of the episodes and uniformly random
+actions in at most 10% (the `calibration` the output reports; `--steps`
+overrides every tier's budget). A push succeeds by Meta-World's own test
+(`info["success"]`: the puck within 5 cm of the goal), as soon as it holds.
+
+The planner (`ghvae_keras.planning`, CEM with model-predictive control) sees
+only frames and the goal image. `--goal-hand hidden` (the default) draws a
+push's goal image without the robot, as a goal photographed with the arm
+out of view; `shown` draws the hand just behind the puck. `--cost` chooses
+the planner's cost. `perfect_model` plans with the simulator's true futures
+in place of a model's: what the cost and the search reach with a perfect
+model (slow: every candidate is simulated).
 
 The simulator runs in a worker process (`workers.SimulatorProcess`):
 MuJoCo's software OpenGL and TensorFlow cannot share one process.
 
-Prints one JSON line: `episodes`, `success` and `seconds_per_episode` per
-method, with the mean final puck-goal distance and the settings; unless
-`--no-store`, it is also written under `planning` in the preset's
+Prints one JSON line: per tier and method the success rate, the mean final
+distance, seconds per episode and per replan; the calibration; and
+`action_response`, what a planner can get out of each model: on the first
+`--probe-episodes` scenes, 9 fixed action sequences (the hand pushed down
+and held in one of 8 directions, or still) are run in the simulator and
+predicted by the model from the first frame. `spread` is how much the
+predicted frames differ between the sequences, as a fraction of how much
+the real frames do (1 = the model moves the scene as much as the actions
+do; 0 = it ignores them); `psnr` is the open-loop PSNR of the predictions
+against the real frames, both over the planning horizon. Unless
+`--no-store`, the line is also written under `planning` in the preset's
 metadata.json and card (and MODEL_CARD.md, for a preset of the zoo).
-
-The line also holds `action_response`, what a planner can get out of each
-model: on the first `--probe-episodes` scenes, 9 fixed action sequences
-(the hand pushed down and held in one of 8 directions, or still) are run in
-the simulator and predicted by the model from the first frame. `spread` is
-how much the predicted frames differ between the sequences, as a fraction
-of how much the real frames do (1 = the model moves the scene as much as
-the actions do; 0 = it ignores the actions); `psnr` is the open-loop PSNR
-of the predictions against the real frames, both over the planning horizon.
+`--gif PATH` writes each tier's first episode of each model (goal image |
+what the robot saw | what the model predicted for its plan) to
+PATH_<tier>_<method>.gif.
 """
 
 import argparse
@@ -49,30 +59,31 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-# A hand-written pusher that reads the puck's, goal's and hand's positions
+# A hand-written policy that reads the puck's, goal's and hand's positions
 # from the simulator: what the scene allows in the steps given, as a
 # reference (it sees what no planner here sees).
 SCRIPTED = "scripted"
 METHODS = ("4_modules", "1_module", "random", SCRIPTED)
 # The same planner with the simulator's true futures in place of a model's
-# (the cost still uses bair-4mod's encoder): what the cost and the search
-# can reach with a perfect model. Slow (every candidate is simulated), so
-# only on request.
+# (the features cost still uses bair-4mod's encoder). Slow (every candidate
+# is simulated), so only on request.
 PERFECT_MODEL = "perfect_model"
 EXTRA_METHODS = (PERFECT_MODEL,)
+TIERS = ("reach", "short_push", "long_push")
+# Actions per episode: the scripted policy succeeds in >= 90% of the test
+# scenes within them, random actions in <= 10% (`--methods scripted,random`).
+TIER_STEPS = {"reach": 15, "short_push": 30, "long_push": 80}
 TEST_SEED = 1 << 30  # the first test episode of the stand-ins
-GRIPPER = -1.0  # held open: pushing needs no grasp, and CEM searches three dimensions, not four
+GRIPPER = 1.0  # held closed: pushing needs no grasp, open fingers catch on the puck, and CEM searches three dimensions, not four
+CALIBRATION = {SCRIPTED: 0.9, "random": 0.1}  # the scripted policy at least, random at most
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    if args.episodes < 1 or args.steps < 1:
+    if args.episodes < 1 or (args.steps is not None and args.steps < 1):
         sys.exit("bench_planning: --episodes and --steps must be at least 1")
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = sorted(set(methods) - {*METHODS, *EXTRA_METHODS})
-    if unknown or not methods:
-        sys.exit(f"bench_planning: unknown methods {unknown}; "
-                 f"choose from {', '.join((*METHODS, *EXTRA_METHODS))}")
+    methods = _choose(args.methods, (*METHODS, *EXTRA_METHODS), "methods")
+    tiers = _choose(args.tiers, TIERS, "tiers")
     from ghvae_keras import planning, video_io, zoo
     from ghvae_keras.sim import workers
     from ghvae_keras.zoo import reports
@@ -85,21 +96,21 @@ def main(argv=None):
     low = np.array([-1, -1, -1, GRIPPER], np.float32)
     high = np.array([1, 1, 1, GRIPPER], np.float32)
     seeds = list(range(args.seed, args.seed + args.episodes))
+    steps = {tier: args.steps or TIER_STEPS[tier] for tier in tiers}
     settings = {
-        "preset": args.preset, "seeds": [seeds[0], seeds[-1]], "start": args.start,
-        "max_steps": args.steps,
+        "preset": args.preset, "seeds": [seeds[0], seeds[-1]], "max_steps": steps,
         "candidates": args.candidates, "iterations": args.iterations,
         "elite_fraction": args.elite_fraction, "horizon": args.horizon or model.horizon,
-        "replan_every": args.replan_every, "cost": args.cost, "action_low": low.tolist(),
-        "action_high": high.tolist(),
+        "replan_every": args.replan_every, "cost": args.cost, "goal_hand": args.goal_hand,
+        "action_low": low.tolist(), "action_high": high.tolist(), "calibration": CALIBRATION,
     }
-    results, response = {}, {}
+    results, response = {tier: {} for tier in tiers}, {}
     with workers.SimulatorProcess("push_scene", "PushTask") as task:
         for method in methods:
             if method == "random":
                 policy = _RandomPolicy(low, high)
             elif method == SCRIPTED:
-                policy = _ScriptedPusher()
+                policy = _ScriptedPolicy()
             else:
                 # All the trained modules: a preset in progress has fewer than K.
                 modules = 1 if method == "1_module" else model.active_modules
@@ -111,23 +122,25 @@ def main(argv=None):
                 policy = _PlannerPolicy(planning.MPCController(planner, replan_every=args.replan_every))
                 if method != PERFECT_MODEL and args.probe_episodes > 0:
                     response[method] = _action_response(task, planner.model, seeds[: args.probe_episodes],
-                                                        planner.horizon, args.start)
-            episodes = []
-            for index, seed in enumerate(seeds):
-                gif = args.gif and index == 0
-                episode = _run_episode(task, seed, args.start, policy, args.steps, record=gif)
-                episodes.append(episode)
-                if gif:
-                    path = Path(args.gif)
-                    path = path.with_name(f"{path.stem}_{method}{path.suffix}")
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    video_io.write_gif(path, episode.pop("video") / 255.0)
-                successes = sum(e["success"] for e in episodes)
-                print(f"{method}: episode {index + 1}/{len(seeds)} (seed {seed}) "
-                      f"{'success' if episode['success'] else 'failure'} after {episode['steps']} steps, "
-                      f"puck {episode['distance']:.3f} m from the goal, {episode['seconds']:.0f} s; "
-                      f"{successes}/{index + 1} so far", file=sys.stderr, flush=True)
-            results[method] = episodes
+                                                        planner.horizon)
+            for tier in tiers:
+                goal_hand = "shown" if tier == "reach" else args.goal_hand
+                episodes = results[tier].setdefault(method, [])
+                for index, seed in enumerate(seeds):
+                    gif = args.gif and index == 0 and isinstance(policy, _PlannerPolicy)
+                    episode = _run_episode(task, seed, tier, goal_hand, policy, steps[tier], record=gif)
+                    episodes.append(episode)
+                    if gif:
+                        path = Path(args.gif)
+                        path = path.with_name(f"{path.stem}_{tier}_{method}{path.suffix}")
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        video_io.write_gif(path, episode.pop("video") / 255.0)
+                    successes = sum(e["success"] for e in episodes)
+                    print(f"{tier}, {method}: episode {index + 1}/{len(seeds)} (seed {seed}) "
+                          f"{'success' if episode['success'] else 'failure'} after {episode['steps']} "
+                          f"steps, {episode['distance'] * 100:.1f} cm from the goal, "
+                          f"{episode['seconds']:.0f} s; {successes}/{index + 1} so far",
+                          file=sys.stderr, flush=True)
 
     command = " ".join(["python tools/bench_planning.py",
                         shlex.join(argv if argv is not None else sys.argv[1:])]).strip()
@@ -142,30 +155,46 @@ def main(argv=None):
             subprocess.run([sys.executable, str(ROOT / "tools" / "make_model_card.py")], check=True)
 
 
-def _run_episode(task, seed, start, policy, max_steps, record=False):
-    """One episode; success as soon as Meta-World reports it."""
+def _choose(text, allowed, what):
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(allowed))
+    if unknown or not chosen:
+        sys.exit(f"bench_planning: unknown {what} {unknown}; choose from {', '.join(allowed)}")
+    return chosen
+
+
+def _run_episode(task, seed, tier, goal_hand, policy, max_steps, record=False):
+    """One episode; success as soon as the tier's test holds."""
     started = time.perf_counter()
-    state = task.call("reset", seed=seed, start=start)
-    start_distance = float(np.linalg.norm(state["object_pos"] - state["goal_pos"]))
+    state = task.call("reset", seed=seed, tier=tier, goal_hand=goal_hand)
+    start_distance = _distance(tier, state)
     goal = state["goal_image"]
-    video = [np.concatenate([state["frame"], goal], axis=1)] if record else None
-    policy.reset(state, seed)
+    policy.reset(state, seed, tier, record)
+    video = [np.concatenate([goal, state["frame"], state["frame"]], axis=1)] if record else None
     success, steps = False, 0
     while steps < max_steps and not success:
-        state = task.call("step", action=policy.act(state))
+        action, predicted = policy.act(state)
+        state = task.call("step", action=action)
         steps += 1
         success = bool(state["success"])
         policy.observe(state)
         if record:
-            video.append(np.concatenate([state["frame"], goal], axis=1))
+            video.append(np.concatenate([goal, state["frame"], predicted], axis=1))
     episode = {
-        "seed": seed, "success": success, "steps": steps,
-        "distance": float(np.linalg.norm(state["object_pos"] - state["goal_pos"])),
+        "seed": seed, "success": success, "steps": steps, "distance": _distance(tier, state),
         "start_distance": start_distance, "seconds": time.perf_counter() - started,
+        **policy.timing(),
     }
     if record:
         episode["video"] = np.stack(video)
     return episode
+
+
+def _distance(tier, state):
+    """How far the tier's test finds the state from its goal (m)."""
+    if tier == "reach":
+        return float(np.linalg.norm(state["hand_pos"] - state["goal_hand_pos"]))
+    return float(np.linalg.norm(state["object_pos"] - state["goal_pos"]))
 
 
 class _PlannerPolicy:
@@ -174,14 +203,28 @@ class _PlannerPolicy:
     def __init__(self, controller):
         self.controller = controller
 
-    def reset(self, state, seed):
+    def reset(self, state, seed, tier, record):
         self.controller.reset(state["frame"], state["goal_image"])
+        self.record, self.predicted, self.plan_seconds = record, [], 0.0
 
     def act(self, state):
-        return self.controller.act()
+        controller = self.controller
+        plans, context = controller.plans, controller.context()
+        started = time.perf_counter()
+        action = controller.act()
+        if controller.plans > plans:
+            self.plan_seconds += time.perf_counter() - started
+            if self.record:  # what the model expects of the plan it will follow
+                predicted = controller.planner.predict(*context, controller.current_plan.actions)
+                self.predicted = list(np.round(predicted * 255).astype(np.uint8))
+        return action, (self.predicted.pop(0) if self.record else None)
 
     def observe(self, state):
         self.controller.observe(state["frame"])
+
+    def timing(self):
+        plans = self.controller.plans
+        return {"plans": plans, "seconds_per_plan": self.plan_seconds / plans if plans else None}
 
 
 class _RandomPolicy:
@@ -190,27 +233,38 @@ class _RandomPolicy:
     def __init__(self, low, high):
         self.low, self.high = low, high
 
-    def reset(self, state, seed):
+    def reset(self, state, seed, tier, record):
         self.rng = np.random.default_rng(seed)
 
     def act(self, state):
-        return self.rng.uniform(self.low, self.high).astype(np.float32)
+        return self.rng.uniform(self.low, self.high).astype(np.float32), state["frame"]
 
     def observe(self, state):
         pass
 
+    def timing(self):
+        return {}
 
-class _ScriptedPusher:
-    """Reads the positions: over the clutter to just behind the puck (on the
-    far side from the goal), down, then pushes through the puck's centre
-    towards the goal, re-aiming every step as the puck drifts."""
+
+class _ScriptedPolicy:
+    """Reads the positions. Reach: straight to the goal. Push: over the
+    clutter to just behind the puck (on the far side from the goal), down,
+    then through the puck's centre towards the goal, re-aiming every step
+    as the puck drifts."""
 
     behind, push_height, clear_height = 0.06, 0.05, 0.12
 
-    def reset(self, state, seed):
-        pass
+    def reset(self, state, seed, tier, record):
+        self.tier = tier
 
     def act(self, state):
+        hand = state["hand_pos"]
+        target = state["goal_hand_pos"] if self.tier == "reach" else self._push_target(state)
+        # One action unit moves the hand about 1 cm per physics step, 2 per frame.
+        move = (np.asarray(target) - hand) * 50
+        return np.clip([*move, GRIPPER], -1, 1).astype(np.float32), state["frame"]
+
+    def _push_target(self, state):
         hand, puck, goal = state["hand_pos"], state["object_pos"][:2], state["goal_pos"][:2]
         direction = (goal - puck) / (np.linalg.norm(goal - puck) + 1e-9)
         offset = hand[:2] - puck
@@ -218,19 +272,18 @@ class _ScriptedPusher:
         across = offset - along * direction
         behind = puck - self.behind * direction
         if along < -0.02 and np.linalg.norm(across) < 0.03 and hand[2] < self.push_height + 0.03:
-            target = [*(puck + 0.02 * direction), self.push_height]  # through the puck's centre
-        elif np.linalg.norm(hand[:2] - behind) < 0.02:
-            target = [*behind, self.push_height]
-        elif hand[2] < self.clear_height - 0.03 and np.linalg.norm(offset) < 0.08:
-            target = [*hand[:2], self.clear_height]  # up first: do not knock the puck away
-        else:
-            target = [*behind, self.clear_height]
-        # One action unit moves the hand about 1 cm per physics step, 2 per frame.
-        move = (np.asarray(target) - hand) * 50
-        return np.clip([*move, GRIPPER], -1, 1).astype(np.float32)
+            return [*(puck + 0.02 * direction), self.push_height]  # through the puck's centre
+        if np.linalg.norm(hand[:2] - behind) < 0.02:
+            return [*behind, self.push_height]
+        if hand[2] < self.clear_height - 0.03 and np.linalg.norm(offset) < 0.08:
+            return [*hand[:2], self.clear_height]  # up first: do not knock the puck away
+        return [*behind, self.clear_height]
 
     def observe(self, state):
         pass
+
+    def timing(self):
+        return {}
 
 
 def _true_futures(task, context_length):
@@ -240,14 +293,15 @@ def _true_futures(task, context_length):
     return rollout
 
 
-def _action_response(task, model, seeds, horizon, probe_start):
-    """`{"spread", "psnr"}` of `model` on fixed pushes (see the docstring above)."""
+def _action_response(task, model, seeds, horizon):
+    """`{"spread", "psnr"}` of `model` on fixed pushes (see the docstring
+    above), from the long push's start: the hand above the bin."""
     angles = np.arange(8) * np.pi / 4
     moves = [(np.cos(a), np.sin(a)) for a in angles] + [(0.0, 0.0)]
     sequences = np.array([[[dx, dy, -0.5, GRIPPER]] * horizon for dx, dy in moves], np.float32)
     spreads, errors = [], []
     for seed in seeds:
-        first = task.call("reset", seed=seed, start=probe_start)["frame"]
+        first = task.call("reset", seed=seed, tier="long_push")["frame"]
         real = task.call("rollout", actions=sequences)["frames"].astype(np.float32) / 255.0
         context = np.repeat((np.stack([first] * model.context_length) / 255.0)[None],
                             len(sequences), axis=0).astype(np.float32)
@@ -262,17 +316,18 @@ def _action_response(task, model, seeds, horizon, probe_start):
 
 
 def _parser():
-    from ghvae_keras.sim.push_scene import PUSH_STARTS
+    from ghvae_keras.planning import COSTS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--episodes", type=int, default=20, help="episodes per method")
+    parser.add_argument("--episodes", type=int, default=20, help="episodes per tier and method")
     parser.add_argument("--seed", type=int, default=TEST_SEED, help="the first episode's scene seed")
-    parser.add_argument("--steps", type=int, default=40, help="actions per episode at most")
-    parser.add_argument("--start", default="seed", choices=PUSH_STARTS,
-                        help="where the hand starts: as the seed put it, or just behind the puck")
+    parser.add_argument("--tiers", default=",".join(TIERS), help=f"comma-separated, from {', '.join(TIERS)}")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="actions per episode at most, in every tier (default: each tier's budget, "
+                             + ", ".join(f"{tier} {steps}" for tier, steps in TIER_STEPS.items()) + ")")
     parser.add_argument("--preset", default="bair-4mod", help="preset name or folder")
     parser.add_argument("--methods", default=",".join(METHODS),
-                        help=f"comma-separated, from {', '.join(METHODS)} ({SCRIPTED}: a pusher "
+                        help=f"comma-separated, from {', '.join(METHODS)} ({SCRIPTED}: a policy "
                              f"that reads the positions) and {PERFECT_MODEL} (the simulator as the "
                              "planner's model)")
     parser.add_argument("--candidates", type=int, default=64, help="action sequences per CEM iteration")
@@ -280,11 +335,13 @@ def _parser():
     parser.add_argument("--elite-fraction", type=float, default=0.1)
     parser.add_argument("--horizon", type=int, default=None, help="planned steps (default: the model's)")
     parser.add_argument("--replan-every", type=int, default=3, help="actions taken from each plan")
-    parser.add_argument("--cost", default="features", choices=("pixels", "features"))
+    parser.add_argument("--cost", default="changed_pixels", choices=COSTS)
+    parser.add_argument("--goal-hand", default="hidden", choices=("hidden", "shown"),
+                        help="a push's goal image without the robot, or with the hand behind the puck")
     parser.add_argument("--probe-episodes", type=int, default=4,
                         help="scenes of the action-response probe (0: skip it)")
     parser.add_argument("--gif", default=None,
-                        help="write each method's first episode (frame | goal) to PATH_<method>.gif")
+                        help="write each tier's first planned episode to PATH_<tier>_<method>.gif")
     parser.add_argument("--no-store", action="store_true", help="print only; leave the preset alone")
     return parser
 

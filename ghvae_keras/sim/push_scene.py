@@ -15,7 +15,7 @@ import numpy as np
 
 from ghvae_keras.sim import episodes as episodes_lib
 
-__all__ = ["ACTION_DIM", "PUSH_STARTS", "PushScene", "PushTask", "make_episode"]
+__all__ = ["ACTION_DIM", "PUSH_TIERS", "REACH_TOLERANCE", "PushScene", "PushTask", "make_episode"]
 
 ACTION_DIM = 4  # dx, dy, dz (hand motion, 1 = 1 cm per control step), gripper
 # Each frame holds its action for this many Meta-World steps (5 physics
@@ -54,9 +54,15 @@ _PUCK_HEIGHT = 0.02  # the puck's centre when it rests on the bin's floor
 # low enough to push, as at the end of a push that brought the puck there.
 _GOAL_HAND_BEHIND = 0.06
 _GOAL_HAND_HEIGHT = 0.05
-# Where a planning episode's hand starts: as the seed put it, or just behind
-# the puck (the push without the reach).
-PUSH_STARTS = ("seed", "behind_puck")
+# The planning tiers of `PushTask`: bring the hand where the goal image shows
+# it; push a puck 7-12 cm to its goal from just behind it; push the
+# dataset's puck (at least 16 cm from its goal) from where the hand starts.
+PUSH_TIERS = ("reach", "short_push", "long_push")
+REACH_TOLERANCE = 0.04  # m: reach succeeds with the hand this near its goal
+_REACH_HEIGHT = 0.12  # above the clutter
+_SHORT_PUSH_DISTANCE = (0.07, 0.12)
+# Beyond about y = 0.82 m the arm cannot reach down to pushing height.
+_PUSHING_REACH_Y = 0.82
 
 
 class PushScene:
@@ -101,8 +107,13 @@ class PushScene:
         self.last_obs = None
         self.rng = None
 
-    def reset(self, seed):
-        """Starts the episode of `seed`; returns its first frame."""
+    def reset(self, seed, goal_distance=None):
+        """Starts the episode of `seed`; returns its first frame.
+
+        With `goal_distance` (m), the puck and its goal are drawn again
+        (from the seed too): the goal that far from the puck, both where
+        the arm reaches down to push from behind them. The rest of the
+        scene is the episode's."""
         rng = np.random.default_rng(seed)
         env = self.env
         puck = _sample_xy(rng, margin=0.08)
@@ -111,6 +122,8 @@ class PushScene:
         while np.linalg.norm(goal - puck) < 0.16:
             goal = _sample_xy(rng, margin=0.08)
         env._last_rand_vec = np.array([*puck, _PUCK_HEIGHT, *goal, _PUCK_HEIGHT])
+        if goal_distance is not None:  # placed after Meta-World's reset, which insists on 15 cm
+            puck, goal = _near_pair(np.random.default_rng([seed, 1]), goal_distance)
         env.hand_init_pos = np.array([rng.uniform(-0.15, 0.15), rng.uniform(0.5, 0.75),
                                       rng.uniform(0.1, 0.25)])
         self._colour_scene(rng)
@@ -214,56 +227,91 @@ class PushScene:
 
 
 class PushTask:
-    """A pushing task for planners: the scene of a seed, its goal image, and
-    Meta-World's own success test after every step.
+    """A planning task on the push scene: the scene of a seed, a goal image,
+    and a success test after every step.
 
-    `reset(seed)` starts the dataset's episode `seed` (see `PushScene`) and
-    renders its goal image: the same scene with the puck at rest on the goal
-    and the hand just behind it, where a push that brought it there ends.
+    Three tiers (`PUSH_TIERS`), each a scene of `PushScene` from its seed:
+    - `"reach"`: the goal image shows the hand elsewhere, 12 cm above the
+      bin floor, the puck where it is; success is the hand within
+      `REACH_TOLERANCE` (4 cm) of that point.
+    - `"short_push"`: the puck 7-12 cm from its goal and the hand just
+      behind it, low, on the far side from the goal.
+    - `"long_push"`: the dataset's puck and goal (at least 16 cm apart),
+      the hand where the seed put it, above the bin: reach, then push.
+    A push's goal image shows the puck at rest on the goal and, with
+    `goal_hand="shown"`, the hand just behind it, where a push that brought
+    it there ends; `"hidden"` draws the goal without the robot (as a goal
+    photographed with the arm out of view). A push succeeds by
+    Meta-World's own test (`info["success"]` of `SawyerPushEnvV3`): the
+    puck's centre within 5 cm of the goal.
+
     `step(action)` applies one frame's action. `rollout(actions)` renders
     what each of several action sequences would lead to from now, and puts
     the simulator back: the true future, for a planner to compare its
     model's with. All return dicts of numpy arrays, so the task can run in a
     `workers.SimulatorProcess`.
-
-    Success is the `info["success"]` of Meta-World's `SawyerPushEnvV3`: the
-    puck's centre within 5 cm of the goal.
     """
 
     def __init__(self, image_size=episodes_lib.IMAGE_SIZE):
         self.scene = PushScene(image_size)
         self._metaworld_push = episodes_lib.import_simulator("metaworld.envs.sawyer_push_v3").SawyerPushEnvV3
+        model = self.scene.env.model
+        robot = model.body("base").id
+        self._robot_geoms = [g for g in range(model.ngeom)
+                             if model.body_rootid[model.geom_bodyid[g]] == robot]
+        self._robot_sites = [s for s in range(model.nsite)
+                             if model.body_rootid[model.site_bodyid[s]] == robot]
+        self.tier = None
+        self._goal_hand = None
 
-    def reset(self, seed, start="seed"):
-        """Starts the scene of `seed`. `start="seed"` keeps the hand where
-        the seed put it; `"behind_puck"` first moves it just behind the
-        puck, on the far side from the goal, low enough to push (the task
-        is then the push alone, without reaching the puck first). Beyond
-        about y = 0.84 m the arm cannot reach down to pushing height, and
-        the hand stops short of that point (in the goal image too)."""
-        if start not in PUSH_STARTS:
-            raise ValueError(f"start must be one of {PUSH_STARTS}, got {start!r}")
+    def reset(self, seed, tier="long_push", goal_hand="shown"):
+        """Starts the tier's scene of `seed`; returns its first frame, the
+        goal image and the positions."""
+        if tier not in PUSH_TIERS:
+            raise ValueError(f"tier must be one of {PUSH_TIERS}, got {tier!r}")
+        if goal_hand not in ("shown", "hidden"):
+            raise ValueError(f"goal_hand must be 'shown' or 'hidden', got {goal_hand!r}")
+        if tier == "reach" and goal_hand == "hidden":
+            raise ValueError("a reach goal is where the hand is: it cannot be hidden")
         scene = self.scene
-        frame = scene.reset(seed)
-        goal_image = self._render_goal()
-        if start == "behind_puck":
+        self.tier = tier
+        if tier == "short_push":
+            distance = np.random.default_rng([seed, 2]).uniform(*_SHORT_PUSH_DISTANCE)
+            frame = scene.reset(seed, goal_distance=distance)
+        else:
+            frame = scene.reset(seed)
+        if tier == "reach":
+            self._goal_hand = _reach_goal(np.random.default_rng([seed, 3]), scene.hand_pos())
+            goal_image = self._render_reach_goal()
+        else:
             puck, goal = scene.object_pos()[:2], scene.goal_pos()[:2]
+            self._goal_hand = np.array([*(goal - _GOAL_HAND_BEHIND * _unit(goal - puck)),
+                                        _GOAL_HAND_HEIGHT], np.float32)
+            goal_image = self._render_push_goal(hide_robot=goal_hand == "hidden")
+        if tier == "short_push":
             self._move_hand(puck - _GOAL_HAND_BEHIND * _unit(goal - puck))
             frame = scene.render()
         return {"frame": frame, "goal_image": goal_image, **self._positions()}
 
     def step(self, action):
         scene = self.scene
+        if self.tier is None:
+            raise RuntimeError("call reset(seed) before step()")
         action = np.clip(np.asarray(action, np.float64), -1.0, 1.0)
         frame = scene.step(action)
         _, info = self._metaworld_push.evaluate_state(scene.env, scene.last_obs, action)
-        return {"frame": frame, "success": bool(info["success"]),
-                "obj_to_target": np.float32(info["obj_to_target"]), **self._positions()}
+        positions = self._positions()
+        if self.tier == "reach":
+            success = np.linalg.norm(positions["hand_pos"] - self._goal_hand) <= REACH_TOLERANCE
+        else:
+            success = info["success"]
+        return {"frame": frame, "success": bool(success),
+                "obj_to_target": np.float32(info["obj_to_target"]), **positions}
 
     def _positions(self):
         scene = self.scene
         return {"object_pos": scene.object_pos(), "goal_pos": scene.goal_pos(),
-                "hand_pos": scene.hand_pos()}
+                "hand_pos": scene.hand_pos(), "goal_hand_pos": self._goal_hand}
 
     def rollout(self, actions):
         """`{"frames": uint8 [N, T, H, W, 3]}`: the frames each action
@@ -303,24 +351,63 @@ class PushTask:
         env.set_state(qpos, qvel)
         data.qacc_warmstart[:] = warmstart  # after set_state, whose forward pass overwrites it
 
-    def _render_goal(self):
-        """Renders the goal image, then puts the simulator back as it was."""
+    def _render_push_goal(self, hide_robot):
+        """Renders the puck at rest on the goal and the hand behind it (or
+        no robot), then puts the simulator back as it was."""
         scene, env = self.scene, self.scene.env
         saved = self._save()
-        puck, goal = scene.object_pos()[:2], scene.goal_pos()[:2]
-        self._move_hand(goal - _GOAL_HAND_BEHIND * _unit(goal - puck))
+        self._move_hand(self._goal_hand[:2])
         qpos = env.data.qpos.copy()
-        _set_puck(env.model, qpos, goal)
+        _set_puck(env.model, qpos, scene.goal_pos()[:2])
         env.set_state(qpos, np.zeros_like(env.data.qvel))
+        model = env.model
+        groups = model.geom_group[self._robot_geoms].copy(), model.site_group[self._robot_sites].copy()
+        if hide_robot:  # group 5 is not drawn
+            model.geom_group[self._robot_geoms] = model.site_group[self._robot_sites] = 5
         image = scene.render()
+        model.geom_group[self._robot_geoms], model.site_group[self._robot_sites] = groups
         self._restore(saved)
         return image
+
+    def _render_reach_goal(self):
+        """Renders the hand at the reach goal, then puts the simulator back."""
+        env = self.scene.env
+        saved = self._save()
+        env.hand_init_pos = self._goal_hand.astype(np.float64)
+        env._reset_hand(steps=50)
+        self.scene.last_obs = env._get_obs()
+        image = self.scene.render()
+        self._restore(saved)
+        return image
+
+
+def _reach_goal(rng, hand):
+    """A point 12 cm above the bin floor, inside it, at least 10 cm from `hand`."""
+    while True:
+        goal = np.array([rng.uniform(-0.18, 0.18), rng.uniform(0.52, 0.8), _REACH_HEIGHT], np.float32)
+        if np.linalg.norm(goal - hand) >= 0.1:
+            return goal
 
 
 def _set_puck(model, qpos, xy):
     """Puts the puck at rest on the bin's floor at `xy`, in `qpos`."""
     address = model.jnt_qposadr[model.joint("objjoint").id]
     qpos[address:address + 7] = [*xy, _PUCK_HEIGHT, 1, 0, 0, 0]
+
+
+def _near_pair(rng, distance):
+    """A puck and a goal `distance` apart, inside the bin, with the points
+    just behind both (where a push starts and ends) within the arm's reach."""
+    (x0, x1), (y0, y1) = _BIN["x"], _BIN["y"]
+    while True:
+        puck = np.array([rng.uniform(x0 + 0.1, x1 - 0.1), rng.uniform(y0 + 0.08, _PUSHING_REACH_Y - 0.08)])
+        angle = rng.uniform(0, 2 * np.pi)
+        direction = np.array([np.cos(angle), np.sin(angle)])
+        goal = puck + distance * direction
+        behind = [point - _GOAL_HAND_BEHIND * direction for point in (puck, goal)]
+        if (x0 + 0.08 <= goal[0] <= x1 - 0.08 and y0 + 0.08 <= goal[1] <= y1 - 0.08
+                and all(point[1] <= _PUSHING_REACH_Y for point in behind)):
+            return puck, goal
 
 
 def _unit(vector):

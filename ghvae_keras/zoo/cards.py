@@ -319,33 +319,61 @@ def _horizon_sentence(block):
                 f"{ours[-1]:.2f} vs {floor[-1]:.2f} dB."]
 
 
+_TIER_NAMES = {"reach": "reach", "short_push": "short push", "long_push": "long push"}
+
+
 def _planning_section(report, num_modules=None, heading="## Planning"):
     """The card's planning table, from a `planning` block (`reports.planning_block`)."""
     if not report:
         return []
-    settings = report["settings"]
+    settings, tiers = report["settings"], report["tiers"]
+    names = [_TIER_NAMES.get(tier, tier) for tier in tiers]
     lines = [
         heading,
         "",
-        f"Visual MPC on the simulated push task (`ghvae_sim_push` scenes, Meta-World's Sawyer, "
-        f"{report['episodes']} episodes from fixed test seeds; the puck starts "
-        f"{report['start_distance_m'] * 100:.0f} cm from the goal on average, "
-        + ("the hand just behind it: the task is the push alone" if settings.get("start") == "behind_puck"
-           else "the hand above the bin: the task is to reach the puck and push it")
-        + "). The planner sees "
-        f"frames and a goal image rendered by the simulator; CEM with {settings['candidates']} "
-        f"candidates × {settings['iterations']} iterations over {settings['horizon']} steps, "
-        f"{settings['cost']} cost, replanning every {settings['replan_every']} steps, at most "
-        f"{settings['max_steps']} steps. Success is Meta-World's `info[\"success\"]` (the puck "
-        "within 5 cm of the goal).",
+        "Visual MPC on the simulated push task (`ghvae_sim_push` test scenes, Meta-World's Sawyer), "
+        "in three tiers: *reach* (bring the hand where the goal image shows it, within 4 cm), "
+        "*short push* (the puck 7–12 cm from its goal, the hand just behind it) and *long push* "
+        "(the puck at least 16 cm from its goal, the hand above the bin). A push succeeds by "
+        "Meta-World's `info[\"success\"]` (the puck within 5 cm of the goal). The planner sees "
+        f"frames and a goal image (for a push, {'without the robot' if settings['goal_hand'] == 'hidden' else 'with the hand behind the puck'}); "
+        f"CEM with {settings['candidates']} candidates × {settings['iterations']} iterations over "
+        f"{settings['horizon']} steps, {settings['cost'].replace('_', ' ')} cost, replanning every "
+        f"{settings['replan_every']} steps.",
         "",
-        "| policy | success ↑ | final puck–goal distance | seconds per episode |",
-        "|---|---|---|---|",
+        "| policy | " + " | ".join(f"{name} ({tiers[tier]['max_steps']} steps)"
+                                  for tier, name in zip(tiers, names)) + " |",
+        "|---|" + "---|" * len(tiers),
     ]
-    for method, rate in report["success"].items():
-        lines.append(f"| {reports.planning_label(method, num_modules)} | {rate:.0%} | "
-                     f"{report['final_distance_m'][method] * 100:.1f} cm | "
-                     f"{report['seconds_per_episode'][method]:.1f} |")
+    methods = list(dict.fromkeys(m for entry in tiers.values() for m in entry["success"]))
+    for method in methods:
+        cells = []
+        for entry in tiers.values():
+            rate = entry["success"].get(method)
+            cells.append("–" if rate is None else
+                         f"{rate:.0%} ({entry['final_distance_m'][method] * 100:.1f} cm)")
+        lines.append(f"| {reports.planning_label(method, num_modules)} | " + " | ".join(cells) + " |")
+    episodes = sorted({entry["episodes"] for entry in tiers.values()})
+    lines += ["", f"Success rate over {'/'.join(map(str, episodes))} episodes per tier from fixed seeds, "
+              "with the mean final distance from the goal in brackets (the hand's for reach, the "
+              "puck's for a push)."]
+    calibrated = {name: entry["calibrated"] for name, entry in zip(names, tiers.values())
+                  if "calibrated" in entry}
+    if calibrated:
+        bounds = settings["calibration"]
+        lines[-1] += (f" Each tier's step budget is set so that the scripted policy succeeds in at "
+                      f"least {bounds['scripted']:.0%} and random actions in at most "
+                      f"{bounds['random']:.0%}: "
+                      + "; ".join(f"{name} {'holds' if ok else 'does not hold'}"
+                                  for name, ok in calibrated.items()) + ".")
+    per_plan = {}
+    for entry in tiers.values():
+        for method, seconds in entry.get("seconds_per_plan", {}).items():
+            per_plan.setdefault(method, []).append(seconds)
+    if per_plan:
+        lines[-1] += " Seconds per replan: " + "; ".join(
+            f"{reports.planning_label(method, num_modules)} {np.mean(values):.2f}"
+            for method, values in per_plan.items()) + "."
     response = {method: figures for method, figures in (report.get("action_response") or {}).items()
                 if figures}
     if response:

@@ -113,7 +113,7 @@ def plotted_block(metadata):
 
 _MODULES_METHOD = re.compile(r"^(\d+)_modules?$")
 _PLANNING_LABELS = {"random": "random actions",
-                    "scripted": "scripted pusher that reads the positions (reference)",
+                    "scripted": "scripted policy that reads the positions (reference)",
                     "perfect_model": "the planner with the simulator as its model (reference)"}
 
 
@@ -133,21 +133,35 @@ def planning_label(method, num_modules=None):
     return _PLANNING_LABELS.get(method, method)
 
 
-def planning_block(episodes, action_response, settings, command):
-    """The `planning` block from the episodes each method ran (`{method:
-    [{"success", "seconds", "distance", "start_distance"}, ...]}`)."""
-    methods = list(episodes)
+def planning_block(results, action_response, settings, command):
+    """The `planning` block from the episodes each method ran in each tier
+    (`{tier: {method: [{"success", "seconds", "distance", "start_distance"},
+    ...]}}`; a planner's episodes also give `seconds_per_plan`).
 
-    def mean(method, key, decimals):
-        return round(float(np.mean([episode[key] for episode in episodes[method]])), decimals)
+    A tier with both reference rows says whether its step budget is
+    calibrated: the scripted policy at least `settings["calibration"]
+    ["scripted"]`, random actions at most `["random"]`."""
+    tiers = {}
+    for tier, by_method in results.items():
+        def mean(method, key, decimals):
+            values = [e[key] for e in by_method[method] if e.get(key) is not None]
+            return round(float(np.mean(values)), decimals) if values else None
 
-    return {
-        "episodes": len(episodes[methods[0]]),
-        "success": {m: mean(m, "success", 4) for m in methods},
-        "seconds_per_episode": {m: mean(m, "seconds", 2) for m in methods},
-        "final_distance_m": {m: mean(m, "distance", 4) for m in methods},
-        "action_response": action_response,
-        "start_distance_m": mean(methods[0], "start_distance", 4),
-        "settings": settings,
-        "command": command,
-    }
+        methods = list(by_method)
+        entry = {
+            "episodes": len(by_method[methods[0]]),
+            "max_steps": settings["max_steps"][tier],
+            "start_distance_m": mean(methods[0], "start_distance", 4),
+            "success": {m: mean(m, "success", 4) for m in methods},
+            "final_distance_m": {m: mean(m, "distance", 4) for m in methods},
+            "seconds_per_episode": {m: mean(m, "seconds", 2) for m in methods},
+        }
+        per_plan = {m: mean(m, "seconds_per_plan", 3) for m in methods}
+        entry["seconds_per_plan"] = {m: v for m, v in per_plan.items() if v is not None}
+        bounds = settings.get("calibration") or {}
+        if bounds and set(bounds) <= set(methods):
+            entry["calibrated"] = bool(entry["success"]["scripted"] >= bounds["scripted"]
+                                       and entry["success"]["random"] <= bounds["random"])
+        tiers[tier] = entry
+    return {"tiers": tiers, "action_response": action_response, "settings": settings,
+            "command": command}

@@ -46,19 +46,34 @@ def test_the_push_task_replays_the_datasets_episode_and_renders_a_distinct_goal_
 
 
 @pytest.mark.slow
-def test_the_push_alone_starts_with_the_hand_low_behind_the_puck():
+def test_the_tiers_start_where_their_names_say_and_goals_show_what_to_reach():
     with workers.SimulatorProcess("push_scene", "PushTask") as task:
-        # Seed 6's puck is within the arm's reach at pushing height (far from
-        # the robot, beyond y = 0.84 m, the hand stops short).
-        reach = task.call("reset", seed=6)
-        push = task.call("reset", seed=6, start="behind_puck")
-        with pytest.raises(workers.WorkerError, match="start must be one of"):
-            task.call("reset", seed=6, start="anywhere")
-    np.testing.assert_array_equal(push["goal_image"], reach["goal_image"])
-    puck, goal, hand = push["object_pos"][:2], push["goal_pos"][:2], push["hand_pos"]
+        long_push = task.call("reset", seed=6)
+        short = task.call("reset", seed=6, tier="short_push", goal_hand="hidden")
+        short_shown = task.call("reset", seed=6, tier="short_push", goal_hand="shown")
+        reach = task.call("reset", seed=6, tier="reach")
+        with pytest.raises(workers.WorkerError, match="tier must be one of"):
+            task.call("reset", seed=6, tier="anywhere")
+        with pytest.raises(workers.WorkerError, match="cannot be hidden"):
+            task.call("reset", seed=6, tier="reach", goal_hand="hidden")
+        # Reach: the goal is the hand's own position, so moving there succeeds.
+        state = reach
+        for _ in range(15):
+            move = (reach["goal_hand_pos"] - state["hand_pos"]) * 50
+            state = task.call("step", action=np.clip([*move, 1.0], -1, 1))
+    # Short push: the puck 7-12 cm from its goal, the hand low just behind it.
+    puck, goal, hand = short["object_pos"][:2], short["goal_pos"][:2], short["hand_pos"]
+    assert 0.07 <= np.linalg.norm(goal - puck) <= 0.12 + 1e-3
     direction = (goal - puck) / np.linalg.norm(goal - puck)
     offset = hand[:2] - puck
     assert -0.08 < offset @ direction < -0.04, "behind the puck, on the far side from the goal"
     assert np.linalg.norm(offset - (offset @ direction) * direction) < 0.01
-    assert hand[2] < 0.07 < reach["hand_pos"][2]
-    np.testing.assert_allclose(push["object_pos"], reach["object_pos"], atol=0.01)
+    assert hand[2] < 0.08 < long_push["hand_pos"][2]
+    assert np.linalg.norm(long_push["goal_pos"][:2] - long_push["object_pos"][:2]) >= 0.15
+    # A hidden hand leaves the robot out of the goal image, nothing else.
+    assert np.abs(short_shown["goal_image"].astype(int) - short["goal_image"]).mean() > 0.5
+    np.testing.assert_array_equal(short_shown["frame"], short["frame"])
+    # Reach: the goal 10 cm or more from the hand, shown in the goal image; reached.
+    assert np.linalg.norm(reach["goal_hand_pos"] - reach["hand_pos"]) >= 0.1
+    assert np.abs(reach["goal_image"].astype(int) - reach["frame"]).mean() > 0.5
+    assert state["success"] and np.linalg.norm(state["hand_pos"] - reach["goal_hand_pos"]) <= 0.04

@@ -34,22 +34,35 @@ def test_card_tables_every_module_count_the_baseline_and_the_floor(preset):
 
 def test_card_tables_the_planning_benchmark(preset):
     metadata = zoo.read_metadata(preset)
+
+    def tier(max_steps, success, distance, **extra):
+        return {"episodes": 20, "max_steps": max_steps, "start_distance_m": 0.2, "success": success,
+                "final_distance_m": distance, "seconds_per_episode": {m: 1.0 for m in success},
+                **extra}
+
     metadata["planning"] = {
-        "episodes": 20, "success": {"4_modules": 0.55, "1_module": 0.3, "random": 0.05},
-        "seconds_per_episode": {"4_modules": 61.0, "1_module": 38.5, "random": 0.4},
-        "final_distance_m": {"4_modules": 0.081, "1_module": 0.15, "random": 0.24},
-        "start_distance_m": 0.25,
+        "tiers": {
+            "reach": tier(15, {"4_modules": 0.85, "scripted": 1.0, "random": 0.0},
+                          {"4_modules": 0.03, "scripted": 0.02, "random": 0.2},
+                          seconds_per_plan={"4_modules": 1.5}, calibrated=True),
+            "short_push": tier(30, {"4_modules": 0.55, "scripted": 0.95, "random": 0.15},
+                               {"4_modules": 0.081, "scripted": 0.04, "random": 0.1},
+                               seconds_per_plan={"4_modules": 2.5}, calibrated=False),
+        },
         "action_response": {"4_modules": {"spread": 0.8, "psnr": 21.5}, "1_module": {}},
-        "settings": {"candidates": 64, "iterations": 3, "horizon": 10, "cost": "features",
-                     "replan_every": 3, "max_steps": 40},
+        "settings": {"candidates": 64, "iterations": 3, "horizon": 10, "cost": "changed_pixels",
+                     "replan_every": 3, "goal_hand": "hidden",
+                     "calibration": {"scripted": 0.9, "random": 0.1}},
         "command": "python tools/bench_planning.py --episodes 20",
     }
     zoo.write_card(preset, metadata)
     text = (preset / zoo.CARD_FILE).read_text()
-    assert ("20 episodes from fixed test seeds; the puck starts 25 cm from the goal on average, the hand "
-            "above the bin: the task is to reach the puck and push it)") in text
-    assert "| GHVAE, 4 modules | 55% | 8.1 cm | 61.0 |" in text
-    assert "| random actions | 5% | 24.0 cm | 0.4 |" in text
+    assert "| policy | reach (15 steps) | short push (30 steps) |" in text
+    assert "| GHVAE, 4 modules | 85% (3.0 cm) | 55% (8.1 cm) |" in text
+    assert "| random actions | 0% (20.0 cm) | 15% (10.0 cm) |" in text
+    assert "changed pixels cost" in text and "(for a push, without the robot)" in text
+    assert "reach holds; short push does not hold." in text
+    assert "Seconds per replan: GHVAE, 4 modules 2.00." in text
     assert "GHVAE, 4 modules: spread 0.80, PSNR 21.50 dB." in text
     assert "python tools/bench_planning.py --episodes 20" in text
     assert zoo.read_metadata(preset)["planning"] == metadata["planning"]

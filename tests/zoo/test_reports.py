@@ -14,19 +14,37 @@ def test_planning_labels_name_the_modules_and_mark_a_truncation():
     assert [reports.modules_method(k) for k in (1, 4)] == ["1_module", "4_modules"]
 
 
-def test_planning_block_averages_each_methods_episodes():
-    episodes = {
-        "4_modules": [{"success": True, "seconds": 1.0, "distance": 0.1, "start_distance": 0.3},
-                      {"success": False, "seconds": 3.0, "distance": 0.2, "start_distance": 0.1}],
-        "random": [{"success": False, "seconds": 0.5, "distance": 0.4, "start_distance": 0.3},
-                   {"success": False, "seconds": 0.5, "distance": 0.3, "start_distance": 0.1}],
+def test_planning_block_averages_each_methods_episodes_per_tier():
+    def episode(success, seconds, distance, start, per_plan=None):
+        return {"success": success, "seconds": seconds, "distance": distance, "start_distance": start,
+                **({} if per_plan is None else {"seconds_per_plan": per_plan})}
+
+    results = {
+        "reach": {
+            "4_modules": [episode(True, 1.0, 0.1, 0.3, 2.0), episode(False, 3.0, 0.2, 0.1, 1.0)],
+            "scripted": [episode(True, 0.5, 0.0, 0.3), episode(True, 0.5, 0.0, 0.1)],
+            "random": [episode(False, 0.5, 0.4, 0.3), episode(False, 0.5, 0.3, 0.1)],
+        },
+        "short_push": {
+            "scripted": [episode(True, 0.5, 0.0, 0.1), episode(False, 0.5, 0.1, 0.1)],
+            "random": [episode(False, 0.5, 0.4, 0.1), episode(False, 0.5, 0.3, 0.1)],
+        },
+        "long_push": {"4_modules": [episode(False, 9.0, 0.2, 0.2, 3.0)]},
     }
-    block = reports.planning_block(episodes, {}, {"cost": "pixels"}, "python tools/bench_planning.py")
-    assert block["episodes"] == 2
-    assert block["success"] == {"4_modules": 0.5, "random": 0.0}
-    assert block["seconds_per_episode"] == {"4_modules": 2.0, "random": 0.5}
-    assert block["final_distance_m"] == pytest.approx({"4_modules": 0.15, "random": 0.35})
-    assert block["start_distance_m"] == pytest.approx(0.2)
+    settings = {"cost": "pixels", "max_steps": {"reach": 15, "short_push": 30, "long_push": 80},
+                "calibration": {"scripted": 0.9, "random": 0.1}}
+    block = reports.planning_block(results, {}, settings, "python tools/bench_planning.py")
+    reach, short, long = (block["tiers"][t] for t in ("reach", "short_push", "long_push"))
+    assert reach["episodes"] == 2 and reach["max_steps"] == 15
+    assert reach["success"] == {"4_modules": 0.5, "scripted": 1.0, "random": 0.0}
+    assert reach["seconds_per_episode"]["4_modules"] == 2.0
+    assert reach["final_distance_m"] == pytest.approx({"4_modules": 0.15, "scripted": 0.0, "random": 0.35})
+    assert reach["start_distance_m"] == pytest.approx(0.2)
+    # Only planners replan; only a tier with both references is judged.
+    assert reach["seconds_per_plan"] == {"4_modules": 1.5}
+    assert reach["calibrated"] is True
+    assert short["calibrated"] is False  # the scripted policy succeeds in 50%
+    assert "calibrated" not in long and long["episodes"] == 1
 
 
 def test_training_block_and_its_summary():
