@@ -21,7 +21,7 @@ from ghvae_keras.model import GHVAE
 
 __all__ = ["COSTS", "CEMPlanner", "MPCController", "Plan"]
 
-COSTS = ("pixels", "changed_pixels", "features")
+COSTS = ("pixels", "changed_pixels", "change_maps", "features")
 
 
 @dataclasses.dataclass
@@ -60,6 +60,14 @@ class CEMPlanner:
       image differs there from the last observed frame (smoothed over a few
       pixels): the places where the scene has to change count, the rest of
       the scene, which the actions cannot change, does not;
+    - `"change_maps"` (the default): where each frame differs from the last
+      observed one against where the goal does, both averaged over squares
+      of every size from one pixel to the whole image, weighted by the
+      square's side. A pixel cost is flat until the hand overlaps its place
+      in the goal (a hand 3 pixels off costs what one 30 pixels off does);
+      here a hand nearer its goal's place shares ever finer squares with it,
+      so the cost falls all the way there. Like the pixel cost, it still
+      prefers the hand out of view to the hand far from its goal;
     - `"features"`: the same in the model's own encoder features, at every
       active level, each level normalised by the goal's feature variance.
       The encoders were trained to keep what the decoders need to redraw a
@@ -79,7 +87,7 @@ class CEMPlanner:
             `[A]`); a dimension with equal bounds is held at that value.
         initial_std: the Gaussian's starting spread (default: half the
             range of each dimension).
-        cost: one of `COSTS`.
+        cost: one of `COSTS` (see above).
         noise_exponent: β of the noise's 1/f^β spectrum over time (0: white).
         rollout: predicts for the planner instead of the model: a function
             of `(context_frames [N, C, H, W, 3], actions [N, C-1+horizon, A])`
@@ -90,13 +98,13 @@ class CEMPlanner:
 
     Example:
         >>> model = ghvae_keras.from_pretrained("bair-4mod")
-        >>> planner = CEMPlanner(model, candidates=64, cost="features")
+        >>> planner = CEMPlanner(model, candidates=64)
         >>> plan = planner.plan(context_frames, past_actions, goal_image)
         >>> plan.actions.shape                      # (10, 4)
     """
 
     def __init__(self, model, *, horizon=None, candidates=64, iterations=3, elite_fraction=0.1,
-                 action_low=-1.0, action_high=1.0, initial_std=None, cost="features",
+                 action_low=-1.0, action_high=1.0, initial_std=None, cost="change_maps",
                  noise_exponent=2.0, rollout=None, seed=None):
         if not isinstance(model, GHVAE):
             raise TypeError(f"model must be a GHVAE, got {type(model).__name__}")
@@ -139,15 +147,14 @@ class CEMPlanner:
             self._start = _compile(model.encode_context)
             self._rollout = _compile(lambda start, future: model.rollout_from(
                 model.repeat_context(start, future.shape[0]), future, horizon=self.horizon))
-            self._score = _compile(lambda start, future, goal, weights: self._frame_costs(
+            self._score = _compile(lambda start, future, target: self._frame_costs(
                 model.rollout_from(model.repeat_context(start, future.shape[0]), future,
-                                   horizon=self.horizon), goal, weights))
+                                   horizon=self.horizon), target))
         else:
             frame_costs = _compile(self._frame_costs)
             self._start = lambda context, past: (context, past)
             self._rollout = self._simulate
-            self._score = lambda start, future, goal, weights: frame_costs(
-                self._simulate(start, future), goal, weights)
+            self._score = lambda start, future, target: frame_costs(self._simulate(start, future), target)
 
     @property
     def context_length(self):
@@ -179,8 +186,9 @@ class CEMPlanner:
                 raise ValueError(f"initial_mean must have shape {list(shape)}, got {list(mean.shape)}")
         std = np.broadcast_to(self.initial_std, shape).astype(np.float32)
         start = self._start(context_frames[None], past_actions[None])
-        goal = goal_image[None]
-        weights = _change_weights(context_frames[-1], goal_image)
+        # What the cost compares the predicted frames with.
+        target = {"goal": goal_image[None], "last": context_frames[-1:],
+                  "weights": _change_weights(context_frames[-1], goal_image)}
         elites = np.zeros((0,) + shape, np.float32)
         elite_costs = np.zeros(0)
         mean_costs = []
@@ -188,7 +196,7 @@ class CEMPlanner:
             noise = _coloured_noise(self.rng, self.noise_exponent, (self.candidates,) + shape)
             samples = np.clip(mean + std * noise, self.action_low, self.action_high)
             samples[0] = np.clip(mean, self.action_low, self.action_high)  # the mean competes too
-            costs = ops.convert_to_numpy(self._score(start, samples, goal, weights)).astype(np.float64)
+            costs = ops.convert_to_numpy(self._score(start, samples, target)).astype(np.float64)
             costs[~np.isfinite(costs)] = np.inf
             finite = costs[np.isfinite(costs)]
             mean_costs.append(float(finite.mean()) if finite.size else float("inf"))
@@ -224,15 +232,32 @@ class CEMPlanner:
                              f"expected {list(expected)}")
         return frames
 
-    def _frame_costs(self, predicted, goal, weights):
+    def _frame_costs(self, predicted, target):
         """The cost of each candidate's frames `[N, T, H, W, 3]`, `[N]`."""
         model = self.model
         frames = ops.reshape(predicted, (-1,) + model.level_shape(0))
+        goal = target["goal"]
         per_frame = 0.0
         if self.cost == "pixels":
             per_frame = ops.mean(ops.square(frames - goal), axis=(1, 2, 3))
         elif self.cost == "changed_pixels":
-            per_frame = ops.mean(ops.square(frames - goal) * weights, axis=(1, 2, 3))
+            per_frame = ops.mean(ops.square(frames - goal) * target["weights"], axis=(1, 2, 3))
+        elif self.cost == "change_maps":
+            # Where each frame differs from the last observed one, against
+            # where the goal does, compared at every scale from 1 pixel to
+            # the whole image: a hand near its goal's place overlaps it at
+            # the coarse scales, so the cost falls all the way there.
+            last = target["last"]
+            maps = ops.mean(ops.abs(frames - last), axis=-1)
+            goal_map = ops.mean(ops.abs(goal - last), axis=-1)
+            size = model.image_size
+            scale = 1
+            while size % scale == 0:  # every power of 2 that divides the size
+                cells = size // scale
+                pooled = ops.mean(ops.reshape(maps, (-1, cells, scale, cells, scale)), axis=(2, 4))
+                goal_pooled = ops.mean(ops.reshape(goal_map, (1, cells, scale, cells, scale)), axis=(2, 4))
+                per_frame = per_frame + scale * ops.mean(ops.square(pooled - goal_pooled), axis=(1, 2))
+                scale *= 2
         else:
             goal_features = model.encode_features(goal)
             for features, target in zip(model.encode_features(frames), goal_features):

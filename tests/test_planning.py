@@ -70,9 +70,10 @@ def test_costs_are_summed_over_the_predicted_frames_of_each_candidate(model, cos
     context, goal, past = frames(2), frames(1, seed=1)[0], np.full((1, 3), 0.3, np.float32)
     future = np.random.default_rng(3).uniform(-1, 1, (4, 3, 3)).astype(np.float32)
     weights = planning._change_weights(context[-1], goal)
+    target = {"goal": goal[None], "last": context[-1:], "weights": weights}
     # The context is encoded once, for every candidate.
     start = planner._start(context[None], past[None])
-    costs = np.asarray(planner._score(start, future, goal[None], weights))
+    costs = np.asarray(planner._score(start, future, target))
     # The same candidates through the public, eager prediction (latent means).
     deterministic = model.clone(sampling="mode")
     actions = np.concatenate([np.repeat(past[None], 4, 0), future], axis=1)
@@ -82,6 +83,14 @@ def test_costs_are_summed_over_the_predicted_frames_of_each_candidate(model, cos
         expected = ((video - goal) ** 2).mean(axis=(2, 3, 4)).sum(axis=1)
     elif cost == "changed_pixels":
         expected = ((video - goal) ** 2 * weights).mean(axis=(2, 3, 4)).sum(axis=1)
+    elif cost == "change_maps":
+        maps, goal_map = np.abs(video - context[-1]).mean(-1), np.abs(goal - context[-1]).mean(-1)
+        expected = 0.0
+        for scale in (1, 2, 4, 8, 16):
+            def pooled(x):
+                return x.reshape(x.shape[:-2] + (16 // scale, scale, 16 // scale, scale)).mean(axis=(-3, -1))
+            expected = expected + scale * ((pooled(maps) - pooled(goal_map)) ** 2).mean(axis=(-2, -1))
+        expected = expected.sum(axis=1)
     else:
         goal_features = [np.asarray(f) for f in deterministic.encode_features(goal[None])]
         per_level = [
@@ -101,6 +110,28 @@ def test_changed_pixels_weigh_where_the_goal_differs_from_the_last_frame():
     assert weights.shape == (16, 16) and weights.mean() == pytest.approx(1.0, rel=1e-4)
     assert weights[4, 10] == weights.max() and weights[2:7, 8:13].min() > 0  # spread over 5 x 5
     assert weights[12, 3] == 0, "the scene the actions need not change counts nothing"
+
+
+def test_change_maps_fall_all_the_way_to_the_goal_where_pixels_are_flat(model):
+    def scene(column):  # an arm reaching in from the top edge, at `column`
+        frame = np.full((16, 16, 3), 0.5, np.float32)
+        frame[0:9, column:column + 3] = [0.9, 0.1, 0.1]
+        return frame
+
+    where = [12, 11, 9, 6, 3]  # at its goal, then farther and farther off
+    # A rollout that shows each candidate's arm at the place its first action names.
+    planner = planning.CEMPlanner(model, candidates=5, iterations=1, horizon=1, cost="change_maps",
+                                  rollout=lambda context, actions: np.stack(
+                                      [[scene(where[int(a)])] for a in actions[:, -1, 0]]))
+    costs = np.asarray(planner._score(
+        planner._start(np.stack([scene(1)] * 2)[None], np.zeros((1, 1, 3))),
+        np.arange(5, dtype=np.float32)[:, None, None] * np.ones((5, 1, 3), np.float32),
+        {"goal": scene(12)[None], "last": scene(1)[None], "weights": np.ones((1, 16, 16, 1))}))
+    assert costs[0] == pytest.approx(0.0, abs=1e-7)
+    assert np.all(np.diff(costs) > 0), "every step nearer the goal is cheaper"
+    # Pixels cannot tell an arm 3 pixels off from one 9 off: no overlap, the same cost.
+    pixels = [((scene(w) - scene(12)) ** 2).mean() for w in where]
+    assert pixels[2] == pixels[3] == pixels[4]
 
 
 def test_the_planner_leaves_the_model_as_it_was(model):

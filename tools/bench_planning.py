@@ -2,37 +2,42 @@
 the same weights truncated to 1 module, random actions, and a scripted
 policy that reads the positions (a reference no planner here can see).
 
-    python tools/bench_planning.py                          # 20 episodes per tier, stored in the preset
+    python tools/bench_planning.py --methods scripted,random        # the calibration, stored
+    python tools/bench_planning.py --methods 4_modules,1_module --tiers reach,short_push
+    python tools/bench_planning.py --methods perfect_model --tiers reach,short_push --episodes 10
     python tools/bench_planning.py --tiers short_push --episodes 4 --no-store --gif runs/planning.gif
-    python tools/bench_planning.py --methods perfect_model --tiers reach,short_push --episodes 10 --no-store
-    python tools/bench_planning.py --methods scripted,random --episodes 50 --no-store   # calibration
 
 The tiers (`PushTask`, on the scenes of `ghvae_sim_push`'s test seeds, which
 no preset trained on; `--seed` is the first):
 
-    reach       bring the hand where the goal image shows it (within 4 cm)
-    short_push  push the puck 7-12 cm to its goal, the hand starting just behind it
+    reach       bring the hand where the goal image shows it (within 4 cm), in the plane
+    short_push  push the puck 7-12 cm to its goal, the hand starting just behind it, in the plane
     long_push   the dataset's puck and goal (at least 16 cm apart), the hand above the bin
 
-Each tier has its step budget (`TIER_STEPS`), chosen so that the scripted
-policy succeeds in at least 90% of the episodes and uniformly random
-actions in at most 10% (the `calibration` the output reports; `--steps`
+In the planar tiers every policy holds the hand's height (`PLANAR_TIERS`):
+one camera cannot see a move along its line of sight. Each tier has its
+step budget (`TIER_STEPS`), chosen so that the scripted policy succeeds in
+at least 90% of the episodes and uniformly random actions in at most 10%
+(each tier with both rows says whether it is `calibrated`; `--steps`
 overrides every tier's budget). A push succeeds by Meta-World's own test
 (`info["success"]`: the puck within 5 cm of the goal), as soon as it holds.
 
 The planner (`ghvae_keras.planning`, CEM with model-predictive control) sees
-only frames and the goal image. `--goal-hand hidden` (the default) draws a
-push's goal image without the robot, as a goal photographed with the arm
-out of view; `shown` draws the hand just behind the puck. `--cost` chooses
-the planner's cost. `perfect_model` plans with the simulator's true futures
-in place of a model's: what the cost and the search reach with a perfect
-model (slow: every candidate is simulated).
+only frames and the goal image. A push's goal image shows the hand just
+behind the puck on its goal (`--goal-hand shown`, the default) or no robot
+(`hidden`, as a goal photographed with the arm out of view). `--cost`
+chooses the planner's cost (`change_maps` by default: the only one with
+which a perfect model reaches; see the README). `perfect_model` plans with
+the simulator's true futures in place of a model's: what the cost and the
+search reach with a perfect model (slow: every candidate is simulated, in
+`--simulators` processes kept in step).
 
-The simulator runs in a worker process (`workers.SimulatorProcess`):
+The simulator runs in worker processes (`workers.SimulatorProcess`):
 MuJoCo's software OpenGL and TensorFlow cannot share one process.
 
-Prints one JSON line: per tier and method the success rate, the mean final
-distance, seconds per episode and per replan; the calibration; and
+Prints one JSON line: per tier its step budget and one row per method (the
+success rate, the mean start and final distance, seconds per episode and,
+for a planner, per replan and its settings, and the command); and
 `action_response`, what a planner can get out of each model: on the first
 `--probe-episodes` scenes, 9 fixed action sequences (the hand pushed down
 and held in one of 8 directions, or still) are run in the simulator and
@@ -41,11 +46,12 @@ predicted frames differ between the sequences, as a fraction of how much
 the real frames do (1 = the model moves the scene as much as the actions
 do; 0 = it ignores them); `psnr` is the open-loop PSNR of the predictions
 against the real frames, both over the planning horizon. Unless
-`--no-store`, the line is also written under `planning` in the preset's
-metadata.json and card (and MODEL_CARD.md, for a preset of the zoo).
-`--gif PATH` writes each tier's first episode of each model (goal image |
-what the robot saw | what the model predicted for its plan) to
-PATH_<tier>_<method>.gif.
+`--no-store`, the rows are added to the `planning` block in the preset's
+metadata.json and card (and MODEL_CARD.md, for a preset of the zoo),
+replacing the same method's row of the same tier, so tiers and methods can
+be measured run by run. `--gif PATH` writes each tier's first episode of
+each planner (goal image | what the robot saw | what the model predicted
+for its plan) to PATH_<tier>_<method>.gif.
 """
 
 import argparse
@@ -72,20 +78,23 @@ EXTRA_METHODS = (PERFECT_MODEL,)
 TIERS = ("reach", "short_push", "long_push")
 # Actions per episode: the scripted policy succeeds in >= 90% of the test
 # scenes within them, random actions in <= 10% (`--methods scripted,random`).
-TIER_STEPS = {"reach": 15, "short_push": 30, "long_push": 80}
+TIER_STEPS = {"reach": 20, "short_push": 40, "long_push": 80}
 TEST_SEED = 1 << 30  # the first test episode of the stand-ins
 GRIPPER = 1.0  # held closed: pushing needs no grasp, open fingers catch on the puck, and CEM searches three dimensions, not four
 CALIBRATION = {SCRIPTED: 0.9, "random": 0.1}  # the scripted policy at least, random at most
+# Every policy holds the hand's height in these tiers: one camera cannot see
+# a move along its line of sight, and neither reach nor a push from just
+# behind the puck needs one.
+PLANAR_TIERS = ("reach", "short_push")
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    if args.episodes < 1 or (args.steps is not None and args.steps < 1):
-        sys.exit("bench_planning: --episodes and --steps must be at least 1")
+    if min(args.episodes, args.simulators, args.steps or 1) < 1:
+        sys.exit("bench_planning: --episodes, --steps and --simulators must be at least 1")
     methods = _choose(args.methods, (*METHODS, *EXTRA_METHODS), "methods")
     tiers = _choose(args.tiers, TIERS, "tiers")
-    from ghvae_keras import planning, video_io, zoo
-    from ghvae_keras.sim import workers
+    from ghvae_keras import video_io, zoo
     from ghvae_keras.zoo import reports
 
     preset = zoo.load_preset(args.preset)
@@ -93,37 +102,26 @@ def main(argv=None):
     if model.action_dim != 4:
         sys.exit(f"bench_planning: {args.preset} takes {model.action_dim}-d actions; "
                  "the push task's are 4-d (dx, dy, dz, gripper)")
-    low = np.array([-1, -1, -1, GRIPPER], np.float32)
-    high = np.array([1, 1, 1, GRIPPER], np.float32)
     seeds = list(range(args.seed, args.seed + args.episodes))
     steps = {tier: args.steps or TIER_STEPS[tier] for tier in tiers}
     settings = {
-        "preset": args.preset, "seeds": [seeds[0], seeds[-1]], "max_steps": steps,
+        "preset": args.preset, "max_steps": steps,
         "candidates": args.candidates, "iterations": args.iterations,
         "elite_fraction": args.elite_fraction, "horizon": args.horizon or model.horizon,
         "replan_every": args.replan_every, "cost": args.cost, "goal_hand": args.goal_hand,
-        "action_low": low.tolist(), "action_high": high.tolist(), "calibration": CALIBRATION,
+        "action_bounds": {tier: [bound.tolist() for bound in _bounds(tier)] for tier in tiers},
+        "calibration": CALIBRATION,
     }
     results, response = {tier: {} for tier in tiers}, {}
-    with workers.SimulatorProcess("push_scene", "PushTask") as task:
+    with _Simulators(args.simulators) as task:
         for method in methods:
-            if method == "random":
-                policy = _RandomPolicy(low, high)
-            elif method == SCRIPTED:
-                policy = _ScriptedPolicy()
-            else:
+            if method not in (SCRIPTED, "random", PERFECT_MODEL) and args.probe_episodes > 0:
                 # All the trained modules: a preset in progress has fewer than K.
-                modules = 1 if method == "1_module" else model.active_modules
-                rollout = _true_futures(task, model.context_length) if method == PERFECT_MODEL else None
-                planner = planning.CEMPlanner(
-                    model.truncated(modules), horizon=args.horizon, candidates=args.candidates,
-                    iterations=args.iterations, elite_fraction=args.elite_fraction,
-                    action_low=low, action_high=high, cost=args.cost, rollout=rollout, seed=args.seed)
-                policy = _PlannerPolicy(planning.MPCController(planner, replan_every=args.replan_every))
-                if method != PERFECT_MODEL and args.probe_episodes > 0:
-                    response[method] = _action_response(task, planner.model, seeds[: args.probe_episodes],
-                                                        planner.horizon)
+                probed = model.truncated(1 if method == "1_module" else model.active_modules)
+                response[method] = _action_response(task, probed, seeds[: args.probe_episodes],
+                                                    args.horizon or model.horizon)
             for tier in tiers:
+                policy = _policy(method, tier, model, task, args)
                 goal_hand = "shown" if tier == "reach" else args.goal_hand
                 episodes = results[tier].setdefault(method, [])
                 for index, seed in enumerate(seeds):
@@ -148,11 +146,68 @@ def main(argv=None):
     print(json.dumps(report), flush=True)
     if not args.no_store:
         metadata = zoo.read_metadata(preset_dir)
-        metadata["planning"] = report
+        metadata["planning"] = reports.merge_planning(metadata.get("planning"), report)
         zoo.write_card(preset_dir, metadata)
         print(f"stored under 'planning' in {preset_dir / zoo.METADATA_FILE}", file=sys.stderr)
         if preset_dir.resolve().parent == ROOT / "zoo":  # the zoo's own card shows it too
             subprocess.run([sys.executable, str(ROOT / "tools" / "make_model_card.py")], check=True)
+
+
+def _bounds(tier):
+    """The actions' bounds `(low, high)` in `tier`: the gripper held closed,
+    and in the planar tiers the height too."""
+    low, high = np.array([-1, -1, -1, GRIPPER], np.float32), np.array([1, 1, 1, GRIPPER], np.float32)
+    if tier in PLANAR_TIERS:
+        low[2] = high[2] = 0.0
+    return low, high
+
+
+def _policy(method, tier, model, task, args):
+    """What chooses the actions of `method` in `tier`."""
+    from ghvae_keras import planning
+
+    low, high = _bounds(tier)
+    if method == "random":
+        return _RandomPolicy(low, high)
+    if method == SCRIPTED:
+        return _ScriptedPolicy(low, high)
+    modules = 1 if method == "1_module" else model.active_modules
+    rollout = _true_futures(task, model.context_length) if method == PERFECT_MODEL else None
+    planner = planning.CEMPlanner(
+        model.truncated(modules), horizon=args.horizon, candidates=args.candidates,
+        iterations=args.iterations, elite_fraction=args.elite_fraction,
+        action_low=low, action_high=high, cost=args.cost, rollout=rollout, seed=args.seed)
+    return _PlannerPolicy(planning.MPCController(planner, replan_every=args.replan_every))
+
+
+class _Simulators:
+    """The push task in `count` worker processes kept in step: every call
+    goes to all of them, except a `rollout`, whose sequences they share out
+    (the perfect model simulates thousands of frames per plan)."""
+
+    def __init__(self, count):
+        from ghvae_keras.sim import workers
+
+        self.tasks = [workers.SimulatorProcess("push_scene", "PushTask") for _ in range(count)]
+
+    def call(self, method, **kwargs):
+        if method == "rollout":
+            shares = np.array_split(np.asarray(kwargs["actions"]), len(self.tasks))
+            busy = [(task, share) for task, share in zip(self.tasks, shares) if len(share)]
+            for task, share in busy:
+                task.submit("rollout", actions=share)
+            return {"frames": np.concatenate([task.result()["frames"] for task, _ in busy])}
+        for task in self.tasks:
+            task.submit(method, **kwargs)
+        results = [task.result() for task in self.tasks]
+        return results[0]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        for task in self.tasks:
+            task.close()
 
 
 def _choose(text, allowed, what):
@@ -254,6 +309,9 @@ class _ScriptedPolicy:
 
     behind, push_height, clear_height = 0.06, 0.05, 0.12
 
+    def __init__(self, low, high):
+        self.low, self.high = low, high
+
     def reset(self, state, seed, tier, record):
         self.tier = tier
 
@@ -262,7 +320,7 @@ class _ScriptedPolicy:
         target = state["goal_hand_pos"] if self.tier == "reach" else self._push_target(state)
         # One action unit moves the hand about 1 cm per physics step, 2 per frame.
         move = (np.asarray(target) - hand) * 50
-        return np.clip([*move, GRIPPER], -1, 1).astype(np.float32), state["frame"]
+        return np.clip([*move, GRIPPER], self.low, self.high).astype(np.float32), state["frame"]
 
     def _push_target(self, state):
         hand, puck, goal = state["hand_pos"], state["object_pos"][:2], state["goal_pos"][:2]
@@ -275,6 +333,8 @@ class _ScriptedPolicy:
             return [*(puck + 0.02 * direction), self.push_height]  # through the puck's centre
         if np.linalg.norm(hand[:2] - behind) < 0.02:
             return [*behind, self.push_height]
+        if self.high[2] == 0:  # planar: around the puck at the hand's height
+            return [*behind, hand[2]]
         if hand[2] < self.clear_height - 0.03 and np.linalg.norm(offset) < 0.08:
             return [*hand[:2], self.clear_height]  # up first: do not knock the puck away
         return [*behind, self.clear_height]
@@ -335,13 +395,15 @@ def _parser():
     parser.add_argument("--elite-fraction", type=float, default=0.1)
     parser.add_argument("--horizon", type=int, default=None, help="planned steps (default: the model's)")
     parser.add_argument("--replan-every", type=int, default=3, help="actions taken from each plan")
-    parser.add_argument("--cost", default="changed_pixels", choices=COSTS)
-    parser.add_argument("--goal-hand", default="hidden", choices=("hidden", "shown"),
+    parser.add_argument("--cost", default="change_maps", choices=COSTS)
+    parser.add_argument("--goal-hand", default="shown", choices=("hidden", "shown"),
                         help="a push's goal image without the robot, or with the hand behind the puck")
     parser.add_argument("--probe-episodes", type=int, default=4,
                         help="scenes of the action-response probe (0: skip it)")
     parser.add_argument("--gif", default=None,
                         help="write each tier's first planned episode to PATH_<tier>_<method>.gif")
+    parser.add_argument("--simulators", type=int, default=2,
+                        help="simulator processes (the perfect model's rollouts are shared among them)")
     parser.add_argument("--no-store", action="store_true", help="print only; leave the preset alone")
     return parser
 

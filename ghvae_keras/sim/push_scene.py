@@ -59,7 +59,6 @@ _GOAL_HAND_HEIGHT = 0.05
 # dataset's puck (at least 16 cm from its goal) from where the hand starts.
 PUSH_TIERS = ("reach", "short_push", "long_push")
 REACH_TOLERANCE = 0.04  # m: reach succeeds with the hand this near its goal
-_REACH_HEIGHT = 0.12  # above the clutter
 _SHORT_PUSH_DISTANCE = (0.07, 0.12)
 # Beyond about y = 0.82 m the arm cannot reach down to pushing height.
 _PUSHING_REACH_Y = 0.82
@@ -231,9 +230,12 @@ class PushTask:
     and a success test after every step.
 
     Three tiers (`PUSH_TIERS`), each a scene of `PushScene` from its seed:
-    - `"reach"`: the goal image shows the hand elsewhere, 12 cm above the
-      bin floor, the puck where it is; success is the hand within
-      `REACH_TOLERANCE` (4 cm) of that point.
+    - `"reach"`: the hand starts at a point in full view at the seed's
+      height, and the goal image shows it at another (at least 10 cm
+      away), the puck where it is; success is the hand within
+      `REACH_TOLERANCE` (4 cm) of that point. The goal is level with the
+      start because one camera cannot tell a move along its line of
+      sight: a planner reaches in the plane it sees.
     - `"short_push"`: the puck 7-12 cm from its goal and the hand just
       behind it, low, on the far side from the goal.
     - `"long_push"`: the dataset's puck and goal (at least 16 cm apart),
@@ -281,7 +283,8 @@ class PushTask:
         else:
             frame = scene.reset(seed)
         if tier == "reach":
-            self._goal_hand = _reach_goal(np.random.default_rng([seed, 3]), scene.hand_pos())
+            start, self._goal_hand = _reach_points(np.random.default_rng([seed, 3]), scene.hand_pos()[2])
+            frame = self._place_hand(start)
             goal_image = self._render_reach_goal()
         else:
             puck, goal = scene.object_pos()[:2], scene.goal_pos()[:2]
@@ -369,24 +372,34 @@ class PushTask:
         self._restore(saved)
         return image
 
-    def _render_reach_goal(self):
-        """Renders the hand at the reach goal, then puts the simulator back."""
+    def _place_hand(self, point):
+        """Moves the hand straight to `point`; returns the frame."""
         env = self.scene.env
-        saved = self._save()
-        env.hand_init_pos = self._goal_hand.astype(np.float64)
+        env.hand_init_pos = np.asarray(point, np.float64)
         env._reset_hand(steps=50)
         self.scene.last_obs = env._get_obs()
-        image = self.scene.render()
+        return self.scene.render()
+
+    def _render_reach_goal(self):
+        """Renders the hand at the reach goal, then puts the simulator back."""
+        saved = self._save()
+        image = self._place_hand(self._goal_hand)
         self._restore(saved)
         return image
 
 
-def _reach_goal(rng, hand):
-    """A point 12 cm above the bin floor, inside it, at least 10 cm from `hand`."""
+def _reach_points(rng, height):
+    """A start and a goal for the hand at `height`, at least 10 cm apart,
+    where the camera sees all of it (nearer the robot, it leaves the top of
+    the image)."""
+    def point():
+        return np.array([rng.uniform(-0.15, 0.15), rng.uniform(0.64, 0.8), height], np.float32)
+
+    start = point()
     while True:
-        goal = np.array([rng.uniform(-0.18, 0.18), rng.uniform(0.52, 0.8), _REACH_HEIGHT], np.float32)
-        if np.linalg.norm(goal - hand) >= 0.1:
-            return goal
+        goal = point()
+        if np.linalg.norm(goal - start) >= 0.1:
+            return start, goal
 
 
 def _set_puck(model, qpos, xy):

@@ -160,6 +160,13 @@ class SimulatorProcess:
         self.process = _start("--object", scene, factory, json.dumps(options or {}))
 
     def call(self, method, **kwargs):
+        """Calls `method` of the simulator object; returns its arrays."""
+        self.submit(method, **kwargs)
+        return self.result()
+
+    def submit(self, method, **kwargs):
+        """Starts a call and returns at once: several processes can work at
+        the same time; `result()` waits for the answer."""
         kwargs = {key: _to_json(value) for key, value in kwargs.items()}
         request = json.dumps({"method": method, "kwargs": kwargs}).encode() + b"\n"
         try:
@@ -168,6 +175,9 @@ class SimulatorProcess:
         except (BrokenPipeError, ValueError):  # ValueError: closed by close()
             raise WorkerError(f"the simulator process ended (exit status {self.process.wait()}); "
                               "see its error output above") from None
+
+    def result(self):
+        """The arrays of the call `submit` started."""
         _, arrays = _receive(self.process)
         return arrays
 

@@ -324,56 +324,57 @@ _TIER_NAMES = {"reach": "reach", "short_push": "short push", "long_push": "long 
 
 def _planning_section(report, num_modules=None, heading="## Planning"):
     """The card's planning table, from a `planning` block (`reports.planning_block`)."""
-    if not report:
+    if not report or "rows" not in next(iter(report.get("tiers", {}).values()), {}):
         return []
-    settings, tiers = report["settings"], report["tiers"]
+    tiers = report["tiers"]
     names = [_TIER_NAMES.get(tier, tier) for tier in tiers]
+    rows = [entry["rows"] for entry in tiers.values()]
+    methods = list(dict.fromkeys(method for by_method in rows for method in by_method))
+    planners = {method: row["planner"] for by_method in rows for method, row in by_method.items()
+                if "planner" in row}
     lines = [
         heading,
         "",
         "Visual MPC on the simulated push task (`ghvae_sim_push` test scenes, Meta-World's Sawyer), "
-        "in three tiers: *reach* (bring the hand where the goal image shows it, within 4 cm), "
-        "*short push* (the puck 7–12 cm from its goal, the hand just behind it) and *long push* "
-        "(the puck at least 16 cm from its goal, the hand above the bin). A push succeeds by "
-        "Meta-World's `info[\"success\"]` (the puck within 5 cm of the goal). The planner sees "
-        f"frames and a goal image (for a push, {'without the robot' if settings['goal_hand'] == 'hidden' else 'with the hand behind the puck'}); "
-        f"CEM with {settings['candidates']} candidates × {settings['iterations']} iterations over "
-        f"{settings['horizon']} steps, {settings['cost'].replace('_', ' ')} cost, replanning every "
-        f"{settings['replan_every']} steps.",
+        "in three tiers: *reach* (bring the hand where the goal image shows it, within 4 cm, "
+        "moving in the plane the camera sees), *short push* (the puck 7–12 cm from its goal, the "
+        "hand just behind it, moving in the plane) and *long push* (the puck at least 16 cm from "
+        "its goal, the hand above the bin). A push succeeds by Meta-World's `info[\"success\"]` "
+        "(the puck within 5 cm of the goal). A planner sees only frames and a goal image.",
         "",
         "| policy | " + " | ".join(f"{name} ({tiers[tier]['max_steps']} steps)"
                                   for tier, name in zip(tiers, names)) + " |",
         "|---|" + "---|" * len(tiers),
     ]
-    methods = list(dict.fromkeys(m for entry in tiers.values() for m in entry["success"]))
     for method in methods:
         cells = []
-        for entry in tiers.values():
-            rate = entry["success"].get(method)
-            cells.append("–" if rate is None else
-                         f"{rate:.0%} ({entry['final_distance_m'][method] * 100:.1f} cm)")
+        for by_method in rows:
+            row = by_method.get(method)
+            cells.append("–" if row is None else
+                         f"{round(row['success'] * row['episodes'])}/{row['episodes']} "
+                         f"({row['final_distance_m'] * 100:.1f} cm)")
         lines.append(f"| {reports.planning_label(method, num_modules)} | " + " | ".join(cells) + " |")
-    episodes = sorted({entry["episodes"] for entry in tiers.values()})
-    lines += ["", f"Success rate over {'/'.join(map(str, episodes))} episodes per tier from fixed seeds, "
-              "with the mean final distance from the goal in brackets (the hand's for reach, the "
-              "puck's for a push)."]
+    lines += ["", "Successes over episodes from fixed seeds (the test split's first), with the mean "
+              "final distance from the goal in brackets (the hand's for reach, the puck's for a push)."]
     calibrated = {name: entry["calibrated"] for name, entry in zip(names, tiers.values())
                   if "calibrated" in entry}
     if calibrated:
-        bounds = settings["calibration"]
+        bounds = report["calibration"]
         lines[-1] += (f" Each tier's step budget is set so that the scripted policy succeeds in at "
                       f"least {bounds['scripted']:.0%} and random actions in at most "
                       f"{bounds['random']:.0%}: "
                       + "; ".join(f"{name} {'holds' if ok else 'does not hold'}"
                                   for name, ok in calibrated.items()) + ".")
-    per_plan = {}
-    for entry in tiers.values():
-        for method, seconds in entry.get("seconds_per_plan", {}).items():
-            per_plan.setdefault(method, []).append(seconds)
-    if per_plan:
-        lines[-1] += " Seconds per replan: " + "; ".join(
-            f"{reports.planning_label(method, num_modules)} {np.mean(values):.2f}"
-            for method, values in per_plan.items()) + "."
+    for method, planner in planners.items():
+        per_plan = [by_method[method]["seconds_per_plan"] for by_method in rows if method in by_method]
+        per_episode = [f"{name} {by_method[method]['seconds_per_episode']:.0f} s"
+                       for name, by_method in zip(names, rows) if method in by_method]
+        goal = "without the robot" if planner["goal_hand"] == "hidden" else "with the hand"
+        lines += ["", f"- {reports.planning_label(method, num_modules)}: CEM with "
+                  f"{planner['candidates']} candidates × {planner['iterations']} iterations over "
+                  f"{planner['horizon']} steps, {planner['cost'].replace('_', ' ')} cost, push goals "
+                  f"{goal}, replanning every {planner['replan_every']} steps: "
+                  f"{np.mean(per_plan):.2f} s per replan; per episode " + ", ".join(per_episode) + "."]
     response = {method: figures for method, figures in (report.get("action_response") or {}).items()
                 if figures}
     if response:
@@ -383,7 +384,8 @@ def _planning_section(report, num_modules=None, heading="## Planning"):
                   + "; ".join(f"{reports.planning_label(method, num_modules)}: spread {figures['spread']:.2f}, "
                               f"PSNR {figures['psnr']:.2f} dB" for method, figures in response.items())
                   + "."]
-    return lines + ["", "Measured with:", "", "```bash", report["command"], "```", ""]
+    commands = list(dict.fromkeys(row["command"] for by_method in rows for row in by_method.values()))
+    return lines + ["", "Measured with:", "", "```bash", *commands, "```", ""]
 
 
 def _fmt(value, decimals):

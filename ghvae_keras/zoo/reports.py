@@ -134,34 +134,73 @@ def planning_label(method, num_modules=None):
 
 
 def planning_block(results, action_response, settings, command):
-    """The `planning` block from the episodes each method ran in each tier
-    (`{tier: {method: [{"success", "seconds", "distance", "start_distance"},
-    ...]}}`; a planner's episodes also give `seconds_per_plan`).
+    """The `planning` block of one run of the benchmark, from the episodes
+    each method ran in each tier (`{tier: {method: [{"success", "seconds",
+    "distance", "start_distance", "seed"}, ...]}}`; a planner's episodes
+    also give `seconds_per_plan`).
 
-    A tier with both reference rows says whether its step budget is
-    calibrated: the scripted policy at least `settings["calibration"]
-    ["scripted"]`, random actions at most `["random"]`."""
+    Each tier holds its step budget and one row per method: its episodes,
+    success rate, mean distances, seconds, the planner's settings (for a
+    planner) and the command. `merge_planning` adds a later run's rows to
+    a stored block, so tiers and methods can be measured one at a time.
+    """
+    planner_keys = ("cost", "goal_hand", "candidates", "iterations", "horizon", "replan_every")
     tiers = {}
     for tier, by_method in results.items():
-        def mean(method, key, decimals):
-            values = [e[key] for e in by_method[method] if e.get(key) is not None]
-            return round(float(np.mean(values)), decimals) if values else None
+        rows = {}
+        for method, episodes in by_method.items():
+            def mean(key, decimals):
+                values = [e[key] for e in episodes if e.get(key) is not None]
+                return round(float(np.mean(values)), decimals) if values else None
 
-        methods = list(by_method)
-        entry = {
-            "episodes": len(by_method[methods[0]]),
-            "max_steps": settings["max_steps"][tier],
-            "start_distance_m": mean(methods[0], "start_distance", 4),
-            "success": {m: mean(m, "success", 4) for m in methods},
-            "final_distance_m": {m: mean(m, "distance", 4) for m in methods},
-            "seconds_per_episode": {m: mean(m, "seconds", 2) for m in methods},
-        }
-        per_plan = {m: mean(m, "seconds_per_plan", 3) for m in methods}
-        entry["seconds_per_plan"] = {m: v for m, v in per_plan.items() if v is not None}
-        bounds = settings.get("calibration") or {}
-        if bounds and set(bounds) <= set(methods):
-            entry["calibrated"] = bool(entry["success"]["scripted"] >= bounds["scripted"]
-                                       and entry["success"]["random"] <= bounds["random"])
-        tiers[tier] = entry
-    return {"tiers": tiers, "action_response": action_response, "settings": settings,
-            "command": command}
+            row = {
+                "episodes": len(episodes),
+                "seeds": [episodes[0]["seed"], episodes[-1]["seed"]],
+                "success": mean("success", 4),
+                "final_distance_m": mean("distance", 4),
+                "start_distance_m": mean("start_distance", 4),
+                "seconds_per_episode": mean("seconds", 2),
+            }
+            if mean("seconds_per_plan", 3) is not None:  # a planner
+                row["seconds_per_plan"] = mean("seconds_per_plan", 3)
+                row["planner"] = {key: settings[key] for key in planner_keys}
+            row["command"] = command
+            rows[method] = row
+        tiers[tier] = {"max_steps": settings["max_steps"][tier],
+                       "action_bounds": settings["action_bounds"][tier], "rows": rows}
+    block = {"tiers": tiers, "action_response": dict(action_response),
+             "calibration": settings["calibration"], "preset": settings["preset"]}
+    return _with_calibration(block)
+
+
+def merge_planning(stored, new):
+    """`stored` (a `planning` block, or None) with the rows of `new` added:
+    a method's row in a tier is replaced, a tier whose step budget changed
+    is replaced whole, the rest is kept."""
+    if not stored or "rows" not in next(iter(stored.get("tiers", {}).values()), {"rows": None}):
+        return new  # none yet, or one of an older layout
+    merged = {**stored, "tiers": dict(stored["tiers"]),
+              "action_response": {**stored.get("action_response", {}), **new["action_response"]},
+              "calibration": new["calibration"]}
+    for tier, entry in new["tiers"].items():
+        old = merged["tiers"].get(tier)
+        if old is None or (old["max_steps"], old.get("action_bounds")) != (entry["max_steps"],
+                                                                          entry["action_bounds"]):
+            merged["tiers"][tier] = entry
+        else:
+            merged["tiers"][tier] = {**old, "rows": {**old["rows"], **entry["rows"]}}
+    return _with_calibration(merged)
+
+
+def _with_calibration(block):
+    """Marks each tier with both reference rows `calibrated`: the scripted
+    policy succeeds at least as often as `block["calibration"]["scripted"]`
+    and random actions at most as often as `["random"]`."""
+    bounds = block["calibration"]
+    for entry in block["tiers"].values():
+        rows = entry["rows"]
+        entry.pop("calibrated", None)
+        if set(bounds) <= set(rows):
+            entry["calibrated"] = bool(rows["scripted"]["success"] >= bounds["scripted"]
+                                       and rows["random"]["success"] <= bounds["random"])
+    return block

@@ -11,32 +11,41 @@ from ghvae_keras import zoo
 from presets import ROOT
 
 
-@pytest.mark.slow
-def test_bench_planning_stores_its_report_in_the_preset(tmp_path):
-    preset = tmp_path / "bair-4mod"
-    shutil.copytree(ROOT / "zoo" / "bair-4mod", preset)
+def _bench(preset, *arguments):
     done = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "bench_planning.py"), "--preset", str(preset),
          "--episodes", "2", "--steps", "2", "--candidates", "8", "--iterations", "1",
-         "--probe-episodes", "1", "--replan-every", "2", "--methods", "4_modules,random,scripted",
-         "--tiers", "reach,short_push", "--gif", str(tmp_path / "run.gif")],
+         "--replan-every", "2", *arguments],
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_bench_planning_stores_its_rows_in_the_preset_run_by_run(tmp_path):
+    preset = tmp_path / "bair-4mod"
+    shutil.copytree(ROOT / "zoo" / "bair-4mod", preset)
+    report = _bench(preset, "--probe-episodes", "1", "--methods", "4_modules,random,scripted",
+                    "--tiers", "reach,short_push", "--gif", str(tmp_path / "run.gif"))
     assert set(report["tiers"]) == {"reach", "short_push"}
     for tier in report["tiers"].values():
-        assert tier["episodes"] == 2 and tier["max_steps"] == 2
-        assert set(tier["success"]) == set(tier["seconds_per_episode"]) == {"4_modules", "random", "scripted"}
+        assert tier["max_steps"] == 2 and set(tier["rows"]) == {"4_modules", "random", "scripted"}
         # Rates are fractions of the 2 episodes; only the planner replans.
-        assert all(rate * 2 in (0, 1, 2) for rate in tier["success"].values())
-        assert set(tier["seconds_per_plan"]) == {"4_modules"}
+        assert all(row["episodes"] == 2 and row["success"] * 2 in (0, 1, 2) for row in tier["rows"].values())
+        assert [m for m, row in tier["rows"].items() if "seconds_per_plan" in row] == ["4_modules"]
         assert "calibrated" in tier
     assert set(report["action_response"]) == {"4_modules"}
     assert report["action_response"]["4_modules"]["spread"] > 0
-    metadata = json.loads((preset / "metadata.json").read_text())
-    assert metadata["planning"] == report
-    assert "## Planning" in (preset / "README.md").read_text()
+    assert json.loads((preset / "metadata.json").read_text())["planning"] == report
+    # A later run adds its rows to the stored tiers.
+    later = _bench(preset, "--probe-episodes", "0", "--methods", "1_module", "--tiers", "reach")
+    stored = json.loads((preset / "metadata.json").read_text())["planning"]
+    assert stored["tiers"]["reach"]["rows"] == {**report["tiers"]["reach"]["rows"],
+                                                **later["tiers"]["reach"]["rows"]}
+    assert stored["tiers"]["short_push"] == report["tiers"]["short_push"]
+    card = (preset / "README.md").read_text()
+    assert "## Planning" in card and "GHVAE, 1 module (truncated)" in card
     zoo.verify_preset(preset)
     # A planner's episode: goal | what the robot saw | what the model expected, per step.
     gifs = sorted(path.name for path in tmp_path.glob("run_*.gif"))

@@ -35,36 +35,41 @@ def test_card_tables_every_module_count_the_baseline_and_the_floor(preset):
 def test_card_tables_the_planning_benchmark(preset):
     metadata = zoo.read_metadata(preset)
 
-    def tier(max_steps, success, distance, **extra):
-        return {"episodes": 20, "max_steps": max_steps, "start_distance_m": 0.2, "success": success,
-                "final_distance_m": distance, "seconds_per_episode": {m: 1.0 for m in success},
-                **extra}
+    def row(success, distance, episodes=20, command="python tools/bench_planning.py --episodes 20",
+            per_plan=None):
+        planner = {} if per_plan is None else {
+            "seconds_per_plan": per_plan,
+            "planner": {"candidates": 64, "iterations": 3, "horizon": 10, "cost": "change_maps",
+                        "replan_every": 3, "goal_hand": "shown"}}
+        return {"episodes": episodes, "seeds": [0, episodes - 1], "success": success,
+                "final_distance_m": distance, "start_distance_m": 0.2, "seconds_per_episode": 30.0,
+                **planner, "command": command}
 
     metadata["planning"] = {
         "tiers": {
-            "reach": tier(15, {"4_modules": 0.85, "scripted": 1.0, "random": 0.0},
-                          {"4_modules": 0.03, "scripted": 0.02, "random": 0.2},
-                          seconds_per_plan={"4_modules": 1.5}, calibrated=True),
-            "short_push": tier(30, {"4_modules": 0.55, "scripted": 0.95, "random": 0.15},
-                               {"4_modules": 0.081, "scripted": 0.04, "random": 0.1},
-                               seconds_per_plan={"4_modules": 2.5}, calibrated=False),
+            "reach": {"max_steps": 20, "action_bounds": [], "calibrated": True, "rows": {
+                "4_modules": row(0.85, 0.03, per_plan=1.5), "scripted": row(1.0, 0.02),
+                "random": row(0.0, 0.2)}},
+            "short_push": {"max_steps": 40, "action_bounds": [], "calibrated": False, "rows": {
+                "4_modules": row(0.5, 0.081, per_plan=2.5), "scripted": row(0.95, 0.04),
+                "random": row(0.15, 0.1),
+                "perfect_model": row(0.7, 0.05, episodes=10, per_plan=10.0,
+                                     command="python tools/bench_planning.py --methods perfect_model")}},
         },
         "action_response": {"4_modules": {"spread": 0.8, "psnr": 21.5}, "1_module": {}},
-        "settings": {"candidates": 64, "iterations": 3, "horizon": 10, "cost": "changed_pixels",
-                     "replan_every": 3, "goal_hand": "hidden",
-                     "calibration": {"scripted": 0.9, "random": 0.1}},
-        "command": "python tools/bench_planning.py --episodes 20",
+        "calibration": {"scripted": 0.9, "random": 0.1}, "preset": "bair-4mod",
     }
     zoo.write_card(preset, metadata)
     text = (preset / zoo.CARD_FILE).read_text()
-    assert "| policy | reach (15 steps) | short push (30 steps) |" in text
-    assert "| GHVAE, 4 modules | 85% (3.0 cm) | 55% (8.1 cm) |" in text
-    assert "| random actions | 0% (20.0 cm) | 15% (10.0 cm) |" in text
-    assert "changed pixels cost" in text and "(for a push, without the robot)" in text
+    assert "| policy | reach (20 steps) | short push (40 steps) |" in text
+    assert "| GHVAE, 4 modules | 17/20 (3.0 cm) | 10/20 (8.1 cm) |" in text
+    assert "| random actions | 0/20 (20.0 cm) | 3/20 (10.0 cm) |" in text
+    assert "| the planner with the simulator as its model (reference) | – | 7/10 (5.0 cm) |" in text
+    assert "change maps cost, push goals with the hand" in text
     assert "reach holds; short push does not hold." in text
-    assert "Seconds per replan: GHVAE, 4 modules 2.00." in text
+    assert "2.00 s per replan; per episode reach 30 s, short push 30 s." in text
     assert "GHVAE, 4 modules: spread 0.80, PSNR 21.50 dB." in text
-    assert "python tools/bench_planning.py --episodes 20" in text
+    assert "python tools/bench_planning.py --episodes 20\npython tools/bench_planning.py --methods" in text
     assert zoo.read_metadata(preset)["planning"] == metadata["planning"]
     zoo.verify_preset(preset)
 

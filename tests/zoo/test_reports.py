@@ -14,37 +14,70 @@ def test_planning_labels_name_the_modules_and_mark_a_truncation():
     assert [reports.modules_method(k) for k in (1, 4)] == ["1_module", "4_modules"]
 
 
-def test_planning_block_averages_each_methods_episodes_per_tier():
-    def episode(success, seconds, distance, start, per_plan=None):
-        return {"success": success, "seconds": seconds, "distance": distance, "start_distance": start,
-                **({} if per_plan is None else {"seconds_per_plan": per_plan})}
+def _episode(seed, success, seconds, distance, start, per_plan=None):
+    return {"seed": seed, "success": success, "seconds": seconds, "distance": distance,
+            "start_distance": start, **({} if per_plan is None else {"seconds_per_plan": per_plan})}
 
+
+_SETTINGS = {"preset": "bair-4mod", "cost": "pixels", "goal_hand": "shown", "candidates": 64,
+             "iterations": 3, "horizon": 10, "replan_every": 3,
+             "max_steps": {"reach": 15, "short_push": 30, "long_push": 80},
+             "action_bounds": {"reach": [[-1, -1, 0, 1], [1, 1, 0, 1]],
+                               "short_push": [[-1, -1, 0, 1], [1, 1, 0, 1]],
+                               "long_push": [[-1, -1, -1, 1], [1, 1, 1, 1]]},
+             "calibration": {"scripted": 0.9, "random": 0.1}}
+
+
+def test_planning_block_averages_each_methods_episodes_per_tier():
     results = {
         "reach": {
-            "4_modules": [episode(True, 1.0, 0.1, 0.3, 2.0), episode(False, 3.0, 0.2, 0.1, 1.0)],
-            "scripted": [episode(True, 0.5, 0.0, 0.3), episode(True, 0.5, 0.0, 0.1)],
-            "random": [episode(False, 0.5, 0.4, 0.3), episode(False, 0.5, 0.3, 0.1)],
+            "4_modules": [_episode(5, True, 1.0, 0.1, 0.3, 2.0), _episode(6, False, 3.0, 0.2, 0.1, 1.0)],
+            "scripted": [_episode(5, True, 0.5, 0.0, 0.3), _episode(6, True, 0.5, 0.0, 0.1)],
+            "random": [_episode(5, False, 0.5, 0.4, 0.3), _episode(6, False, 0.5, 0.3, 0.1)],
         },
         "short_push": {
-            "scripted": [episode(True, 0.5, 0.0, 0.1), episode(False, 0.5, 0.1, 0.1)],
-            "random": [episode(False, 0.5, 0.4, 0.1), episode(False, 0.5, 0.3, 0.1)],
+            "scripted": [_episode(5, True, 0.5, 0.0, 0.1), _episode(6, False, 0.5, 0.1, 0.1)],
+            "random": [_episode(5, False, 0.5, 0.4, 0.1), _episode(6, False, 0.5, 0.3, 0.1)],
         },
-        "long_push": {"4_modules": [episode(False, 9.0, 0.2, 0.2, 3.0)]},
+        "long_push": {"4_modules": [_episode(5, False, 9.0, 0.2, 0.2, 3.0)]},
     }
-    settings = {"cost": "pixels", "max_steps": {"reach": 15, "short_push": 30, "long_push": 80},
-                "calibration": {"scripted": 0.9, "random": 0.1}}
-    block = reports.planning_block(results, {}, settings, "python tools/bench_planning.py")
+    block = reports.planning_block(results, {}, _SETTINGS, "python tools/bench_planning.py")
     reach, short, long = (block["tiers"][t] for t in ("reach", "short_push", "long_push"))
-    assert reach["episodes"] == 2 and reach["max_steps"] == 15
-    assert reach["success"] == {"4_modules": 0.5, "scripted": 1.0, "random": 0.0}
-    assert reach["seconds_per_episode"]["4_modules"] == 2.0
-    assert reach["final_distance_m"] == pytest.approx({"4_modules": 0.15, "scripted": 0.0, "random": 0.35})
-    assert reach["start_distance_m"] == pytest.approx(0.2)
-    # Only planners replan; only a tier with both references is judged.
-    assert reach["seconds_per_plan"] == {"4_modules": 1.5}
+    assert reach["max_steps"] == 15 and reach["action_bounds"] == [[-1, -1, 0, 1], [1, 1, 0, 1]]
+    planner = reach["rows"]["4_modules"]
+    assert planner["episodes"] == 2 and planner["seeds"] == [5, 6]
+    assert planner["success"] == 0.5 and planner["seconds_per_episode"] == 2.0
+    assert planner["final_distance_m"] == pytest.approx(0.15)
+    assert planner["start_distance_m"] == pytest.approx(0.2)
+    # Only planners replan and carry the planner's settings.
+    assert planner["seconds_per_plan"] == 1.5 and planner["planner"]["cost"] == "pixels"
+    assert "seconds_per_plan" not in reach["rows"]["scripted"] and "planner" not in reach["rows"]["random"]
+    assert reach["rows"]["random"]["command"] == "python tools/bench_planning.py"
+    # Only a tier with both references is judged.
     assert reach["calibrated"] is True
     assert short["calibrated"] is False  # the scripted policy succeeds in 50%
-    assert "calibrated" not in long and long["episodes"] == 1
+    assert "calibrated" not in long and long["rows"]["4_modules"]["episodes"] == 1
+
+
+def test_a_later_run_adds_its_rows_and_a_changed_budget_replaces_the_tier():
+    def run(tier, method, success, steps=15, command="first"):
+        settings = {**_SETTINGS, "max_steps": {**_SETTINGS["max_steps"], tier: steps}}
+        episodes = [_episode(5, success, 1.0, 0.1, 0.2, None if method in ("scripted", "random") else 1.0)]
+        return reports.planning_block({tier: {method: episodes}}, {}, settings, command)
+
+    stored = reports.merge_planning(None, run("reach", "scripted", True))
+    assert reports.merge_planning({"tiers": {"reach": {"success": {}}}}, stored) == stored  # old layout
+    stored = reports.merge_planning(stored, run("reach", "random", False, command="second"))
+    stored = reports.merge_planning(stored, run("short_push", "4_modules", True))
+    reach = stored["tiers"]["reach"]
+    assert set(reach["rows"]) == {"scripted", "random"} and reach["calibrated"] is True
+    assert reach["rows"]["random"]["command"] == "second" and "short_push" in stored["tiers"]
+    # The same method again replaces its row; a new budget starts the tier afresh.
+    stored = reports.merge_planning(stored, run("reach", "random", True))
+    assert stored["tiers"]["reach"]["calibrated"] is False
+    stored = reports.merge_planning(stored, run("reach", "random", False, steps=20))
+    assert set(stored["tiers"]["reach"]["rows"]) == {"random"} and "calibrated" not in stored["tiers"]["reach"]
+    assert set(stored["tiers"]["short_push"]["rows"]) == {"4_modules"}
 
 
 def test_training_block_and_its_summary():
