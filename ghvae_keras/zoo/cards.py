@@ -329,7 +329,8 @@ def _planning_section(report, num_modules=None, heading="## Planning"):
     tiers = report["tiers"]
     names = [_TIER_NAMES.get(tier, tier) for tier in tiers]
     rows = [entry["rows"] for entry in tiers.values()]
-    methods = list(dict.fromkeys(method for by_method in rows for method in by_method))
+    methods = sorted(dict.fromkeys(method for by_method in rows for method in by_method),
+                     key=_planning_order)
     planners = {method: row["planner"] for by_method in rows for method, row in by_method.items()
                 if "planner" in row}
     lines = [
@@ -386,6 +387,15 @@ def _planning_section(report, num_modules=None, heading="## Planning"):
                   + "."]
     commands = list(dict.fromkeys(row["command"] for by_method in rows for row in by_method.values()))
     return lines + ["", "Measured with:", "", "```bash", *commands, "```", ""]
+
+
+def _planning_order(method):
+    """Rows in order: the models, most modules first, then the references."""
+    modules = reports.planning_modules(method)
+    references = ("perfect_model", "scripted", "random")
+    if modules is not None:
+        return (0, -modules, method)
+    return (1, references.index(method) if method in references else len(references), method)
 
 
 def _fmt(value, decimals):

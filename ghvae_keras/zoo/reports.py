@@ -122,12 +122,17 @@ def modules_method(k):
     return f"{k}_module{'s' if k != 1 else ''}"
 
 
+def planning_modules(method):
+    """The module count a planning method plans with, or None (not a model)."""
+    match = _MODULES_METHOD.match(method)
+    return int(match[1]) if match else None
+
+
 def planning_label(method, num_modules=None):
     """A planning method's row label; a module count below the preset's is
     marked as a truncation."""
-    match = _MODULES_METHOD.match(method)
-    if match:
-        k = int(match[1])
+    k = planning_modules(method)
+    if k is not None:
         truncated = " (truncated)" if num_modules and k < num_modules else ""
         return f"GHVAE, {modules_label(k)}{truncated}"
     return _PLANNING_LABELS.get(method, method)

@@ -65,6 +65,9 @@ def test_card_tables_the_planning_benchmark(preset):
     assert "| GHVAE, 4 modules | 17/20 (3.0 cm) | 10/20 (8.1 cm) |" in text
     assert "| random actions | 0/20 (20.0 cm) | 3/20 (10.0 cm) |" in text
     assert "| the planner with the simulator as its model (reference) | – | 7/10 (5.0 cm) |" in text
+    rows = [text.index(f"| {label}") for label in ("GHVAE, 4 modules", "the planner with the simulator",
+                                                     "scripted policy", "random actions")]
+    assert rows == sorted(rows), "the models first, then the references"
     assert "change maps cost, push goals with the hand" in text
     assert "reach holds; short push does not hold." in text
     assert "2.00 s per replan; per episode reach 30 s, short push 30 s." in text
