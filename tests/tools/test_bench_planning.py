@@ -37,7 +37,10 @@ def test_bench_planning_stores_its_rows_in_the_preset_run_by_run(tmp_path):
         assert "calibrated" in tier
     assert set(report["action_response"]) == {"4_modules"}
     assert report["action_response"]["4_modules"]["spread"] > 0
-    assert json.loads((preset / "metadata.json").read_text())["planning"] == report
+    stored = json.loads((preset / "metadata.json").read_text())["planning"]
+    # Its tiers replace the stored ones of another step budget; the long push, not run, is kept.
+    assert {tier: stored["tiers"][tier] for tier in report["tiers"]} == report["tiers"]
+    assert stored["tiers"]["long_push"] == zoo.read_metadata(ROOT / "zoo" / "bair-4mod")["planning"]["tiers"]["long_push"]
     # A later run adds its rows to the stored tiers.
     later = _bench(preset, "--probe-episodes", "0", "--methods", "1_module", "--tiers", "reach")
     stored = json.loads((preset / "metadata.json").read_text())["planning"]
