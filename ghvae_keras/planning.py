@@ -144,12 +144,15 @@ class CEMPlanner:
         if rollout is None:
             # The context is encoded once per plan, for all candidates of all iterations.
             model = self.model
+
+            def predict(start, future):
+                return model.rollout_from(model.repeat_context(start, future.shape[0]), future,
+                                          horizon=self.horizon)
+
             self._start = _compile(model.encode_context)
-            self._rollout = _compile(lambda start, future: model.rollout_from(
-                model.repeat_context(start, future.shape[0]), future, horizon=self.horizon))
+            self._rollout = _compile(predict)
             self._score = _compile(lambda start, future, target: self._frame_costs(
-                model.rollout_from(model.repeat_context(start, future.shape[0]), future,
-                                   horizon=self.horizon), target))
+                predict(start, future), target))
         else:
             frame_costs = _compile(self._frame_costs)
             self._start = lambda context, past: (context, past)

@@ -277,24 +277,22 @@ class PushTask:
             raise ValueError("a reach goal is where the hand is: it cannot be hidden")
         scene = self.scene
         self.tier = tier
-        if tier == "short_push":
-            distance = np.random.default_rng([seed, 2]).uniform(*_SHORT_PUSH_DISTANCE)
-            frame = scene.reset(seed, goal_distance=distance)
-        else:
-            frame = scene.reset(seed)
         if tier == "reach":
+            scene.reset(seed)
             start, self._goal_hand = _reach_points(np.random.default_rng([seed, 3]), scene.hand_pos()[2])
-            frame = self._place_hand(start)
+            self._place_hand(start)
             goal_image = self._render_reach_goal()
         else:
+            distance = (np.random.default_rng([seed, 2]).uniform(*_SHORT_PUSH_DISTANCE)
+                        if tier == "short_push" else None)
+            scene.reset(seed, goal_distance=distance)
             puck, goal = scene.object_pos()[:2], scene.goal_pos()[:2]
             self._goal_hand = np.array([*(goal - _GOAL_HAND_BEHIND * _unit(goal - puck)),
                                         _GOAL_HAND_HEIGHT], np.float32)
             goal_image = self._render_push_goal(hide_robot=goal_hand == "hidden")
-        if tier == "short_push":
-            self._move_hand(puck - _GOAL_HAND_BEHIND * _unit(goal - puck))
-            frame = scene.render()
-        return {"frame": frame, "goal_image": goal_image, **self._positions()}
+            if tier == "short_push":
+                self._move_hand(puck - _GOAL_HAND_BEHIND * _unit(goal - puck))
+        return {"frame": scene.render(), "goal_image": goal_image, **self._positions()}
 
     def step(self, action):
         scene = self.scene
@@ -335,11 +333,8 @@ class PushTask:
     def _move_hand(self, xy):
         """Moves the hand above `xy` at its height, then down to pushing
         height: it does not sweep the clutter on the way."""
-        env = self.scene.env
         for height in (self.scene.hand_pos()[2], _GOAL_HAND_HEIGHT):
-            env.hand_init_pos = np.array([*xy, height])
-            env._reset_hand(steps=25)
-        self.scene.last_obs = env._get_obs()
+            self._place_hand([*xy, height], steps=25)
 
     def _save(self):
         env, data = self.scene.env, self.scene.env.data
@@ -372,18 +367,18 @@ class PushTask:
         self._restore(saved)
         return image
 
-    def _place_hand(self, point):
-        """Moves the hand straight to `point`; returns the frame."""
+    def _place_hand(self, point, steps=50):
+        """Moves the hand straight to `point`, in `steps` physics steps."""
         env = self.scene.env
         env.hand_init_pos = np.asarray(point, np.float64)
-        env._reset_hand(steps=50)
+        env._reset_hand(steps=steps)
         self.scene.last_obs = env._get_obs()
-        return self.scene.render()
 
     def _render_reach_goal(self):
         """Renders the hand at the reach goal, then puts the simulator back."""
         saved = self._save()
-        image = self._place_hand(self._goal_hand)
+        self._place_hand(self._goal_hand)
+        image = self.scene.render()
         self._restore(saved)
         return image
 
