@@ -281,18 +281,22 @@ class PushTask:
             scene.reset(seed)
             start, self._goal_hand = _reach_points(np.random.default_rng([seed, 3]), scene.hand_pos()[2])
             self._place_hand(start)
+            frame = scene.render()
             goal_image = self._render_reach_goal()
         else:
             distance = (np.random.default_rng([seed, 2]).uniform(*_SHORT_PUSH_DISTANCE)
                         if tier == "short_push" else None)
-            scene.reset(seed, goal_distance=distance)
+            frame = scene.reset(seed, goal_distance=distance)
             puck, goal = scene.object_pos()[:2], scene.goal_pos()[:2]
             self._goal_hand = np.array([*(goal - _GOAL_HAND_BEHIND * _unit(goal - puck)),
                                         _GOAL_HAND_HEIGHT], np.float32)
             goal_image = self._render_push_goal(hide_robot=goal_hand == "hidden")
             if tier == "short_push":
                 self._move_hand(puck - _GOAL_HAND_BEHIND * _unit(goal - puck))
-        return {"frame": scene.render(), "goal_image": goal_image, **self._positions()}
+                frame = scene.render()
+        # The first frame as rendered before the goal: drawing the goal puts
+        # the state back, not the renderer's.
+        return {"frame": frame, "goal_image": goal_image, **self._positions()}
 
     def step(self, action):
         scene = self.scene
