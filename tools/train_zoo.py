@@ -3,6 +3,7 @@
     python tools/train_zoo.py bair-4mod --data-dir /work/data/tfds
     python tools/train_zoo.py bair-4mod --data-dir /work/data/tfds --resume   # after an interruption
     python tools/train_zoo.py bair-4mod --data bair --out runs/bair-4mod-real/preset
+    KERAS_BACKEND=jax python tools/train_zoo.py bair-4mod --data shards/sim_push --train-only
 
 For the preset's architecture (`zoo/PRESET/config.json`) and protocol, in order:
 
@@ -39,6 +40,15 @@ The recipe: `--steps-per-stage`, `--batch-size`, `--lr-schedule constant|cosine`
 (predicted frames per training clip; the preset's protocol otherwise), and
 `--set KEY=VALUE` for the architecture (a `GHVAE` argument, e.g.
 `--set skip_from=previous`), written into the preset's config.json.
+
+On a machine without TensorFlow (JAX on a GPU or TPU), `--data` names a
+shard folder of `ghvae data export` (windows of the protocol's training
+length, from the preset's stand-in or other data) and `--train-only` stops
+after the end-to-end baseline: copy the work folder and the preset folder
+back and run the same command without `--train-only`, with `--resume`, on a
+machine with TensorFlow, which evaluates (TFDS test split, FVD's I3D) and
+writes the card. The plan records the dataset the shards came from, so a
+run may change between its TFDS pipeline and its shards when it resumes.
 """
 
 import argparse
@@ -60,10 +70,8 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     from ghvae_keras import training
 
-    threads = training.configure_threads()  # every core, unless TF_NUM_*_THREADS say otherwise
-    from ghvae_keras import GHVAE
-    from ghvae_keras import data as datasets
-    from ghvae_keras import evaluation, video_io, zoo
+    threads = _configure_threads(training)
+    from ghvae_keras import GHVAE, shards, video_io, zoo
     from ghvae_keras.atomic_files import write_json
     from ghvae_keras.zoo import reports
 
@@ -73,7 +81,8 @@ def main(argv=None):
                  f"(known: {', '.join(zoo.list_models(args.zoo))})")
     metadata = zoo.read_metadata(preset_dir)
     stand_in = metadata["data"]["stand_in"]["name"]
-    data_name = args.data or stand_in
+    windows = shards.WindowShards(args.data) if args.data and shards.is_shard_folder(args.data) else None
+    data_name = windows.manifest["dataset"] if windows else args.data or stand_in
     out = Path(args.out) if args.out else (preset_dir if data_name == stand_in else None)
     if out is None:
         sys.exit("train_zoo: --out is required with --data other than the stand-in "
@@ -110,12 +119,23 @@ def main(argv=None):
     config.pop("active_modules", None)
     model = GHVAE.from_config(config)
     sequence_length = protocol["context"] + protocol["train_future"]
-    train_data = datasets.load(data_name, "train", sequence_length, args.batch_size,
-                               seed=args.seed, image_size=model.image_size, data_dir=args.data_dir)
+    if windows:
+        if (windows.sequence_length, windows.image_size) != (sequence_length, model.image_size):
+            sys.exit(f"train_zoo: {args.data} holds windows of {windows.sequence_length} frames of "
+                     f"{windows.image_size} pixels; {args.preset} trains on {sequence_length} of "
+                     f"{model.image_size}: export them with --sequence-length {sequence_length}")
+        train_data = windows.batches(args.batch_size, seed=args.seed)
+        # The preset's sample is the stand-in's first test clip: no TFDS needed.
+        test_sample = zoo.read_sample(preset_dir) if data_name == stand_in else None
+    else:
+        from ghvae_keras import data as datasets
+
+        train_data = datasets.load(data_name, "train", sequence_length, args.batch_size,
+                                   seed=args.seed, image_size=model.image_size, data_dir=args.data_dir)
+        test_sample = _sample(datasets, data_name, protocol, model, args.data_dir)
     ledger = CpuLedger(progress.setdefault("seconds", {}), save_progress)
     progress.setdefault("device", _device(threads))  # where training started
     optimizer = _optimizer_factory(args.lr_schedule)
-    test_sample = _sample(datasets, data_name, protocol, model, args.data_dir)
 
     def training_block(status, stages_trained):
         return reports.training_block(
@@ -167,6 +187,12 @@ def main(argv=None):
         optimizer=optimizer(progress["end_to_end_steps"]), noise_seed=args.seed, callbacks=[ledger],
         verbose=2,
     ).model
+    if args.train_only:
+        print(f"train_zoo: trained; evaluate and write the card with the same command, --resume and "
+              f"without --train-only, where TensorFlow is installed (work folder {workdir})", flush=True)
+        return 0
+
+    from ghvae_keras import evaluation  # TFDS and I3D: TensorFlow from here on
 
     evaluation_path = workdir / "evaluation.json"
     if evaluation_path.is_file() and args.resume:
@@ -300,11 +326,14 @@ def _command(args, plan):
 def _parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("preset", help="a folder name under zoo/, e.g. bair-4mod")
-    parser.add_argument("--data", help="train on this dataset (default: the preset's stand-in)")
+    parser.add_argument("--data", help="train on this dataset, or on a shard folder of `ghvae data export` "
+                                       "(default: the preset's stand-in)")
     parser.add_argument("--data-dir", help="the TFDS data folder")
     parser.add_argument("--out", help="the preset folder to write (default: zoo/PRESET for the stand-in)")
     parser.add_argument("--workdir", help="checkpoints and logs (default: runs/PRESET)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --workdir")
+    parser.add_argument("--train-only", action="store_true",
+                        help="stop after the end-to-end baseline (evaluate later with --resume)")
     parser.add_argument("--steps-per-stage", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--checkpoint-every", type=int, default=50)
@@ -330,7 +359,7 @@ def _cpu_seconds_per_step(model, train_data, seed, stage, steps=3):
     from ghvae_keras import training
 
     training.prepare_phase(model, stage, latents="all" if stage is None else "top")
-    batch = next(iter(training.add_noise(train_data.take(1), model, seed)))
+    batch = next(training.with_noise([next(_batches(train_data))], model, seed))
     model.train_on_batch(batch)
     start = time.process_time()
     for _ in range(steps):
@@ -346,19 +375,34 @@ def _write_prediction_gif(model, sample, protocol, path, video_io):
     video_io.write_video(path, video_io.prediction_grid(frames[:context], predicted[0], frames[context:]))
 
 
-def _device(threads):
-    import tensorflow as tf
+def _batches(train_data):
+    """An iterator of numpy batches over a `tf.data` dataset or shard batches."""
+    if hasattr(train_data, "as_numpy_iterator"):
+        return train_data.as_numpy_iterator()
+    return iter(train_data)
 
+
+def _configure_threads(training):
+    """Every core for TensorFlow (unless TF_NUM_*_THREADS say otherwise);
+    other backends size their own pools."""
+    if keras.backend.backend() == "tensorflow":
+        return training.configure_threads()
+    return {}
+
+
+def _device(threads):
     from ghvae_keras import training
 
-    gpus = tf.config.list_physical_devices("GPU")
-    return {
+    devices = keras.distribution.list_devices()
+    accelerators = [device for device in devices if not device.lower().startswith("cpu")]
+    device = {
         "backend": keras.backend.backend(),
-        "device": f"{len(gpus)} GPU" if gpus else f"CPU, {os.cpu_count()} cores",
+        "device": f"{len(accelerators)} {accelerators[0].split(':')[0].upper()}" if accelerators
+        else f"CPU, {os.cpu_count()} cores",
         "processor": training.describe_processor(),
-        "intra_op_threads": threads["intra_op"],
-        "inter_op_threads": threads["inter_op"],
     }
+    device.update({f"{pool}_threads": count for pool, count in threads.items()})
+    return device
 
 
 class CpuLedger(keras.callbacks.Callback):

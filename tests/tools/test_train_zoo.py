@@ -1,12 +1,16 @@
 """tools/train_zoo.py on tiny presets."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from tiny_data import make_clips
 
-from ghvae_keras import GHVAE, zoo
-from presets import load_tool, run_tool, tiny_metadata
+from ghvae_keras import GHVAE, shards, zoo
+from presets import ROOT, load_tool, run_tool, tiny_metadata
 
 
 @pytest.mark.slow  # five training phases and an evaluation, at 16x16
@@ -137,3 +141,43 @@ def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_p
     assert all(np.array_equal(a, b) for a, b in zip(final.ghvae_modules[0].get_weights(), stage_1))
 
 
+
+
+@pytest.mark.slow  # a subprocess on JAX, then an evaluation on TensorFlow, at 16x16
+def test_train_zoo_trains_on_jax_from_shards_without_tensorflow_and_evaluates_where_it_is(tmp_path, capsys):
+    """The recipe for a GPU or TPU machine with JAX only: --data SHARDS
+    --train-only there, the same command with --resume here."""
+    import tensorflow_datasets as tfds
+
+    zoo_dir, workdir, windows = tmp_path / "zoo", tmp_path / "run", tmp_path / "shards"
+    metadata = tiny_metadata(name="tiny-bair")
+    metadata["data"]["stand_in"]["name"] = "bair"  # TFDS mock data stands in for the simulator
+    metadata.update(training=None, metrics={})
+    model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=4,
+                  context_length=2, horizon=3)
+    zoo.save_preset(model, zoo_dir / "tiny-bair", metadata, include_weights=False)
+    shards.write_shards(windows, [make_clips(batch=8, steps=5, size=16, action_dim=4)],
+                        dataset="bair", split="train")
+    argv = ["tiny-bair", "--zoo", str(zoo_dir), "--workdir", str(workdir), "--steps-per-stage", "2",
+            "--checkpoint-every", "1", "--batch-size", "2", "--videos", "3", "--samples", "2", "--no-fvd"]
+    there = ("import sys; sys.modules['tensorflow'] = None; sys.path.insert(0, sys.argv[1]); "
+             "import presets; sys.exit(presets.load_tool('train_zoo').main(sys.argv[2:]))")
+    done = subprocess.run(
+        [sys.executable, "-c", there, str(ROOT / "tests"), *argv, "--data", str(windows), "--train-only"],
+        env=dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu"), capture_output=True, text=True,
+        timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "--resume" in done.stdout
+    trained = zoo.read_metadata(zoo_dir / "tiny-bair")["training"]
+    assert (trained["status"], trained["stages_trained"], trained["dataset"]) == ("in progress", 2, "bair")
+    assert trained["device"]["backend"] == "jax"
+    progress = json.loads((workdir / "progress.json").read_text())
+    assert progress["seconds"]["end_to_end"]["steps"] == progress["end_to_end_steps"] >= 1
+
+    with tfds.testing.mock_data(num_examples=4):  # here, with TensorFlow and the test split
+        code, _ = run_tool("train_zoo", argv + ["--resume"], capsys)
+    assert code == 0
+    written = zoo.read_metadata(zoo_dir / "tiny-bair")
+    assert (written["training"]["status"], written["training"]["device"]["backend"]) == ("complete", "jax")
+    assert written["training"]["seconds"] == progress["seconds"]  # nothing trained twice
+    assert sorted(written["metrics"]["stand_in_test"]["modules"]) == ["1", "2"]
