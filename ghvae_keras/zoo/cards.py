@@ -324,7 +324,7 @@ _TIER_NAMES = {"reach": "reach", "short_push": "short push", "long_push": "long 
 
 def _planning_section(report, num_modules=None, heading="## Planning"):
     """The card's planning table, from a `planning` block (`reports.planning_block`)."""
-    if not report or "rows" not in next(iter(report.get("tiers", {}).values()), {}):
+    if not reports.has_planning_rows(report):
         return []
     tiers = report["tiers"]
     names = [_TIER_NAMES.get(tier, tier) for tier in tiers]

@@ -166,9 +166,10 @@ def planning_block(results, action_response, settings, command):
                 "start_distance_m": mean("start_distance", 4),
                 "seconds_per_episode": mean("seconds", 2),
             }
-            if mean("seconds_per_plan", 3) is not None:  # a planner
-                row["seconds_per_plan"] = mean("seconds_per_plan", 3)
-                row["planner"] = {key: settings[key] for key in planner_keys}
+            seconds_per_plan = mean("seconds_per_plan", 3)
+            if seconds_per_plan is not None:  # a planner
+                row.update(seconds_per_plan=seconds_per_plan,
+                           planner={key: settings[key] for key in planner_keys})
             row["command"] = command
             rows[method] = row
         tiers[tier] = {"max_steps": settings["max_steps"][tier],
@@ -178,12 +179,19 @@ def planning_block(results, action_response, settings, command):
     return _with_calibration(block)
 
 
+def has_planning_rows(block):
+    """Whether `block` is a `planning` block of tiers with rows per method
+    (`planning_block`), not None or one of an older layout."""
+    tiers = (block or {}).get("tiers") or {}
+    return bool(tiers) and all("rows" in entry for entry in tiers.values())
+
+
 def merge_planning(stored, new):
     """`stored` (a `planning` block, or None) with the rows of `new` added:
     a method's row in a tier is replaced, a tier whose step budget changed
     is replaced whole, the rest is kept."""
-    if not stored or "rows" not in next(iter(stored.get("tiers", {}).values()), {"rows": None}):
-        return new  # none yet, or one of an older layout
+    if not has_planning_rows(stored):
+        return new
     merged = {**stored, "tiers": dict(stored["tiers"]),
               "action_response": {**stored.get("action_response", {}), **new["action_response"]},
               "calibration": new["calibration"]}
