@@ -51,6 +51,12 @@ class GHVAE(keras.Model):
             in training, the last prediction in a rollout).
         decoder_actions: decoders see the action as well as the temporal
             core (action-conditioned models only).
+        lower_cores: the modules below the top keep predicting: their
+            temporal cores run and their predictors add the change they
+            predict (from their prior's mean) at their level, over what the
+            module above decodes. Module k then refines the k-1-module
+            prediction instead of replacing it (a stage starts where the
+            last one ended); only the top draws a latent.
 
     Example:
 
@@ -80,6 +86,7 @@ class GHVAE(keras.Model):
         seed=None,
         skip_from="context",
         decoder_actions=False,
+        lower_cores=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -108,6 +115,7 @@ class GHVAE(keras.Model):
         self.seed = seed
         self.skip_from = skip_from
         self.decoder_actions = bool(decoder_actions and self.action_dim)
+        self.lower_cores = bool(lower_cores)
         self.active_modules = len(module_channels) if active_modules is None else active_modules
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ghvae_modules = [
@@ -165,6 +173,21 @@ class GHVAE(keras.Model):
         """Levels whose core, prior and posterior run (1-based)."""
         k = self.active_modules
         return list(range(1, k + 1)) if self.latents == "all" else [k]
+
+    def core_levels(self):
+        """Levels whose temporal core and predictor run: those with a latent,
+        and with `lower_cores` every active level."""
+        k = self.active_modules
+        return list(range(1, k + 1)) if self.lower_cores else self.latent_levels()
+
+    def _latent(self, level, core_output, noise=None):
+        """The prior's z at `level` (its mean below the top when the lower
+        cores run: only the top draws)."""
+        prior = self.ghvae_modules[level - 1].prior
+        mean, log_var = prior(core_output)
+        if level not in self.latent_levels():
+            return mean
+        return prior.sample(mean, log_var, noise)
 
     def level_shape(self, level):
         size = self.image_size // 2**level
@@ -262,15 +285,18 @@ class GHVAE(keras.Model):
 
         features = self._encode_clips(frames)
 
-        states = {level: None for level in self.latent_levels()}
-        predictions = {level: [] for level in self.latent_levels()}
+        states = {level: None for level in self.core_levels()}
+        predictions = {level: [] for level in self.core_levels()}
         kl = 0.0
         for t in range(steps - 1):
             action = None if actions is None else actions[:, t]
-            for level in self.latent_levels():
+            for level in self.core_levels():
                 module = self.ghvae_modules[level - 1]
                 out, states[level] = module.core(features[level][:, t], action, states[level])
                 if t < context - 1:
+                    continue
+                if level not in self.latent_levels():  # a lower core: its prior's mean
+                    predictions[level].append(self._predict_level(level, out, None, self._latent(level, out)))
                     continue
                 posterior = module.posterior(
                     ops.concatenate([out, features[level][:, t + 1]], axis=-1)
@@ -382,9 +408,9 @@ class GHVAE(keras.Model):
         batch for every candidate (`repeat_context`)."""
         context = context_frames.shape[1]
         features = self._encode_clips(context_frames)
-        states = {level: None for level in self.latent_levels()}
+        states = {level: None for level in self.core_levels()}
         for t in range(context - 1):
-            for level in self.latent_levels():
+            for level in self.core_levels():
                 _, states[level] = self.ghvae_modules[level - 1].core(
                     features[level][:, t], None if actions is None else actions[:, t], states[level]
                 )
@@ -404,7 +430,7 @@ class GHVAE(keras.Model):
         noise = noise or {}
         current = list(start["current"])
         skips = current[: self.active_modules]
-        states = {level: start["states"].get(str(level)) for level in self.latent_levels()}
+        states = {level: start["states"].get(str(level)) for level in self.core_levels()}
 
         def action_at(step):
             return None if actions is None else actions[:, step]
@@ -412,14 +438,14 @@ class GHVAE(keras.Model):
         frames = []
         for step in range(horizon):
             per_level = {}
-            for level in self.latent_levels():
+            for level in self.core_levels():
                 module = self.ghvae_modules[level - 1]
                 out, states[level] = module.core(current[level], action_at(step), states[level])
                 level_noise = noise.get(f"noise_{level}")
                 if level_noise is not None:
                     level_noise = level_noise[:, step]
-                z = module.prior.sample(*module.prior(out), level_noise)
-                per_level[level] = self._predict_level(level, out, current[level], z)
+                per_level[level] = self._predict_level(level, out, current[level],
+                                                       self._latent(level, out, level_noise))
             top, residuals = self._split_predictions(per_level)
             if self.skip_from == "previous":
                 skips = current[: self.active_modules]
@@ -506,6 +532,7 @@ class GHVAE(keras.Model):
             "seed": self.seed,
             "skip_from": self.skip_from,
             "decoder_actions": self.decoder_actions,
+            "lower_cores": self.lower_cores,
         }
 
 

@@ -98,6 +98,32 @@ def test_end_to_end_latents_use_every_level(tiny_config):
     assert np.all(kl_all > kl_top)
 
 
+@pytest.mark.parametrize("lower_cores", [False, True])
+def test_lower_cores_keep_the_lower_modules_predicting(tiny_config, lower_cores):
+    """With `lower_cores`, module 1's core and predictor shape the 2-module
+    prediction (training and rollout); without, only module 2's do."""
+    model = GHVAE(**tiny_config, sampling="mode", lower_cores=lower_cores)
+    perturb_zero_init(model)
+    assert model.core_levels() == ([1, 2] if lower_cores else [2]) and model.latent_levels() == [2]
+    assert set(model.noise_shapes(3)) == {"noise_2"}  # only the top draws
+    assert model.truncated(1).core_levels() == [1]
+    clips = make_clips(batch=2)
+
+    def outputs():
+        trained = ops.convert_to_numpy(model(clips, training=True)["frames"])
+        rolled = model.predict_video(clips["frames"][:, :2], clips["actions"][:, :3], horizon=2)
+        return trained, rolled
+
+    before = outputs()
+    predictor = model.ghvae_modules[0].predictor.out
+    predictor.kernel.assign(predictor.kernel * 2.0 + 0.1)
+    after = outputs()
+    for a, b in zip(before, after):
+        assert np.allclose(a, b) != lower_cores
+    config = model.get_config()
+    assert config["lower_cores"] is lower_cores and GHVAE.from_config(config).get_config() == config
+
+
 def test_noise_input_is_used(tiny_config):
     model = GHVAE(**tiny_config)
     perturb_zero_init(model)

@@ -69,13 +69,15 @@ def test_ablate_trains_variants_at_equal_cpu_and_skips_finished_ones(tiny_zoo, t
     import tensorflow_datasets as tfds
 
     out = tmp_path / "ablation.json"
-    argv = ["--preset", "tiny-bair", "--zoo", str(tiny_zoo), "--variants", "base,skip_previous+beta_1e-3",
+    changes = "skip_previous+beta_1e-3+lower_cores"
+    argv = ["--preset", "tiny-bair", "--zoo", str(tiny_zoo), "--variants", f"base,{changes}",
             "--budget", "2", "--videos", "3", "--samples", "2", "--out", str(out)]
     with tfds.testing.mock_data(num_examples=16):  # the recipe's batch of 8 needs full batches
         assert load_tool("ablate").main(argv) == 0
         results = json.loads(out.read_text())
-        base, changed = results["variants"]["base"], results["variants"]["skip_previous+beta_1e-3"]
+        base, changed = results["variants"]["base"], results["variants"][changes]
         assert changed["config"]["skip_from"] == "previous" and changed["config"]["beta"] == 1e-3
+        assert changed["config"]["lower_cores"] is True
         assert base["config"]["beta"] == 1e-4 and base["config"]["skip_from"] == "context"
         for entry in (base, changed):
             stages = entry["training"]["stages"]
@@ -86,7 +88,7 @@ def test_ablate_trains_variants_at_equal_cpu_and_skips_finished_ones(tiny_zoo, t
         capsys.readouterr()
         assert load_tool("ablate").main(argv) == 0  # nothing left to train
         printed = capsys.readouterr().out
-        assert '"variant"' not in printed and "| skip_previous+beta_1e-3 |" in printed
+        assert '"variant"' not in printed and f"| {changes} |" in printed
         with pytest.raises(SystemExit, match="holds results for"):
             load_tool("ablate").main(argv[:-2] + ["--budget", "3", "--out", str(out)])
     assert np.isfinite(base["modules"]["2"]["psnr"])
