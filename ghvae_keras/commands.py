@@ -223,7 +223,7 @@ def train(preset_or_config, data, out, steps_per_stage=1000, batch_size=16, stra
             sequence_length=sequence_length,
             fine_tuned_from=str(preset_or_config) if fine_tune else None,
             device={"backend": keras.backend.backend(),
-                    "devices": keras.distribution.list_devices(),
+                    "devices": training.list_devices(),
                     "data": "shards" if from_shards else "tfds"}),
         "metrics": {},
     }

@@ -393,7 +393,7 @@ def _configure_threads(training):
 def _device(threads):
     from ghvae_keras import training
 
-    devices = keras.distribution.list_devices()
+    devices = training.list_devices()
     accelerators = [device for device in devices if not device.lower().startswith("cpu")]
     device = {
         "backend": keras.backend.backend(),

@@ -14,7 +14,13 @@ from ghvae_keras.training.loop import (
     set_greedy_stage,
     with_noise,
 )
-from ghvae_keras.training.strategies import STRATEGIES, configure_threads, describe_processor, make_strategy
+from ghvae_keras.training.strategies import (
+    STRATEGIES,
+    configure_threads,
+    describe_processor,
+    list_devices,
+    make_strategy,
+)
 
 __all__ = [
     "POINTER",
@@ -28,6 +34,7 @@ __all__ = [
     "fit_end_to_end",
     "fit_greedy",
     "latest_checkpoint",
+    "list_devices",
     "make_strategy",
     "prepare_phase",
     "set_greedy_stage",

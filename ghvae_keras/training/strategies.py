@@ -1,7 +1,7 @@
 """Where training runs: TensorFlow's thread pools, `tf.distribute`
 strategies, and what Keras needs to train under them. TensorFlow is
-imported by the functions that use it: on the JAX backend training needs
-none of them."""
+imported by the functions that use it: on the JAX and PyTorch backends
+training needs none of them."""
 
 import contextlib
 import os
@@ -56,6 +56,20 @@ def describe_processor():
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def list_devices():
+    """The devices the backend trains on, named as Keras names them
+    (`"cpu:0"`, `"gpu:0"`): `keras.distribution.list_devices()` where the
+    backend implements the distribution API (JAX, TensorFlow); on PyTorch,
+    which it does not in Keras 3, the CUDA devices or the CPU."""
+    import keras
+
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return [f"gpu:{index}" for index in range(torch.cuda.device_count())] or ["cpu:0"]
+    return keras.distribution.list_devices()
 
 
 STRATEGIES = ("default", "mirrored", "multiworker", "tpu")

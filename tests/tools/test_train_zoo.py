@@ -1,5 +1,6 @@
 """tools/train_zoo.py on tiny presets."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -143,9 +144,14 @@ def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_p
 
 
 
-@pytest.mark.slow  # a subprocess on JAX, then an evaluation on TensorFlow, at 16x16
-def test_train_zoo_trains_on_jax_from_shards_without_tensorflow_and_evaluates_where_it_is(tmp_path, capsys):
-    """The recipe for a GPU or TPU machine with JAX only: --data SHARDS
+@pytest.mark.slow  # a subprocess on JAX (or PyTorch), then an evaluation on TensorFlow, at 16x16
+@pytest.mark.parametrize("backend", [
+    "jax",
+    pytest.param("torch", marks=pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                                                   reason="PyTorch is not installed (not in the test extras)")),
+])
+def test_train_zoo_trains_from_shards_without_tensorflow_and_evaluates_where_it_is(tmp_path, capsys, backend):
+    """The recipe for a GPU or TPU machine without TensorFlow: --data SHARDS
     --train-only there, the same command with --resume here."""
     import tensorflow_datasets as tfds
 
@@ -164,13 +170,13 @@ def test_train_zoo_trains_on_jax_from_shards_without_tensorflow_and_evaluates_wh
              "import presets; sys.exit(presets.load_tool('train_zoo').main(sys.argv[2:]))")
     done = subprocess.run(
         [sys.executable, "-c", there, str(ROOT / "tests"), *argv, "--data", str(windows), "--train-only"],
-        env=dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu"), capture_output=True, text=True,
+        env=dict(os.environ, KERAS_BACKEND=backend, JAX_PLATFORMS="cpu"), capture_output=True, text=True,
         timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "--resume" in done.stdout
     trained = zoo.read_metadata(zoo_dir / "tiny-bair")["training"]
     assert (trained["status"], trained["stages_trained"], trained["dataset"]) == ("in progress", 2, "bair")
-    assert trained["device"]["backend"] == "jax"
+    assert trained["device"]["backend"] == backend
     progress = json.loads((workdir / "progress.json").read_text())
     assert progress["seconds"]["end_to_end"]["steps"] == progress["end_to_end_steps"] >= 1
 
@@ -178,6 +184,6 @@ def test_train_zoo_trains_on_jax_from_shards_without_tensorflow_and_evaluates_wh
         code, _ = run_tool("train_zoo", argv + ["--resume"], capsys)
     assert code == 0
     written = zoo.read_metadata(zoo_dir / "tiny-bair")
-    assert (written["training"]["status"], written["training"]["device"]["backend"]) == ("complete", "jax")
+    assert (written["training"]["status"], written["training"]["device"]["backend"]) == ("complete", backend)
     assert written["training"]["seconds"] == progress["seconds"]  # nothing trained twice
     assert sorted(written["metrics"]["stand_in_test"]["modules"]) == ["1", "2"]

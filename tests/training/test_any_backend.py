@@ -1,6 +1,7 @@
 """Training on JAX from shards: resuming across backends, numpy noise,
 two devices with keras.distribution."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -30,9 +31,14 @@ def _worker(backend, *args, env=None):
                           capture_output=True, text=True, timeout=600, env=env)
 
 
-def test_a_run_killed_on_jax_resumes_on_tensorflow_and_finishes(tiny_shards, tmp_path):
+@pytest.mark.parametrize("backend", [
+    "jax",
+    pytest.param("torch", marks=pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                                                   reason="PyTorch is not installed (not in the test extras)")),
+])
+def test_a_run_killed_on_another_backend_resumes_on_tensorflow_and_finishes(tiny_shards, tmp_path, backend):
     run, steps = tmp_path / "run", 4
-    killed = _worker("jax", tiny_shards, run, steps, "stage_2:2")
+    killed = _worker(backend, tiny_shards, run, steps, "stage_2:2")
     assert killed.returncode == 3, killed.stderr[-3000:]
     pointer = json.loads((run / "checkpoint.json").read_text())
     assert (pointer["phase"], pointer["step"], pointer["complete"]) == ("stage_2", 2, False)
@@ -45,7 +51,7 @@ def test_a_run_killed_on_jax_resumes_on_tensorflow_and_finishes(tiny_shards, tmp
     assert report["steps_run"] == {"stage_2": 2}
     final = json.loads((run / "checkpoint.json").read_text())
     assert final["phase"] == "stage_2" and final["complete"] and final["step"] == steps
-    # Stage 2 left module 1, which JAX trained in stage 1, as it was.
+    # Stage 2 left module 1, which the other backend trained in stage 1, as it was.
     config = json.loads((run / "config.json").read_text())
     stage_1, stage_2 = GHVAE.from_config(config), GHVAE.from_config(config)
     stage_1.load_weights(run / "stage_1.weights.h5")
