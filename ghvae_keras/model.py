@@ -25,7 +25,7 @@ class GHVAE(keras.Model):
     Calling the model on `{"frames": [B, T, H, W, 3], "actions": [B, T-1, A]}`
     (optionally with the noise of `noise_shapes(T - context_length)`) is the
     training forward pass: it predicts frames `context_length + 1 .. T` from
-    the true previous frames, adds `reconstruction + beta * KL` with
+    the true previous frames (or its own, `feed_predictions`), adds `reconstruction + beta * KL` with
     `add_loss`, and returns `{"frames", "reconstruction", "kl"}`.
 
     Args:
@@ -57,6 +57,11 @@ class GHVAE(keras.Model):
             module above decodes. Module k then refines the k-1-module
             prediction instead of replacing it (a stage starts where the
             last one ended); only the top draws a latent.
+        feed_predictions: training predicts as a rollout does: after the
+            context, the temporal cores see the model's own previous
+            prediction, encoded, instead of the true frame (the posterior
+            still sees the true next frame). Otherwise each frame is
+            predicted from the true previous one (teacher forcing).
 
     Example:
 
@@ -87,6 +92,7 @@ class GHVAE(keras.Model):
         skip_from="context",
         decoder_actions=False,
         lower_cores=False,
+        feed_predictions=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -116,6 +122,7 @@ class GHVAE(keras.Model):
         self.skip_from = skip_from
         self.decoder_actions = bool(decoder_actions and self.action_dim)
         self.lower_cores = bool(lower_cores)
+        self.feed_predictions = bool(feed_predictions)
         self.active_modules = len(module_channels) if active_modules is None else active_modules
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ghvae_modules = [
@@ -278,13 +285,32 @@ class GHVAE(keras.Model):
 
     def call(self, inputs, training=False):
         frames, actions = self._unpack_training_inputs(inputs)
-        batch = ops.shape(frames)[0]
-        steps = frames.shape[1]
+        features = self._encode_clips(frames)
+        if self.feed_predictions:
+            predicted, kl = self._predict_fed_back(inputs, features, actions)
+        else:
+            predicted, kl = self._predict_teacher_forced(inputs, features, actions)
+        targets = frames[:, self.context_length:]
+        reconstruction = ops.mean(ops.square(predicted - targets), axis=(1, 2, 3, 4))
+        kl = kl / targets.shape[1]
+        self.add_loss(ops.mean(reconstruction) + self.beta * ops.mean(kl))
+        return {"frames": predicted, "reconstruction": reconstruction, "kl": kl}
+
+    def _posterior_latent(self, level, core_output, next_features, inputs, step):
+        """z from module `level`'s posterior given the true next features, and
+        its KL from the prior; `step` indexes the noise input."""
+        module = self.ghvae_modules[level - 1]
+        posterior = module.posterior(ops.concatenate([core_output, next_features], axis=-1))
+        noise = inputs.get(f"noise_{level}")
+        z = module.posterior.sample(*posterior, None if noise is None else noise[:, step])
+        return z, gaussian_kl(*posterior, *module.prior(core_output))
+
+    def _predict_teacher_forced(self, inputs, features, actions):
+        """Frames C+1..T, each predicted from the true previous frame; the
+        decoders run once over every step."""
+        batch, steps = ops.shape(features[0])[0], features[0].shape[1]
         context = self.context_length
         predicted_steps = steps - context
-
-        features = self._encode_clips(frames)
-
         states = {level: None for level in self.core_levels()}
         predictions = {level: [] for level in self.core_levels()}
         kl = 0.0
@@ -295,17 +321,12 @@ class GHVAE(keras.Model):
                 out, states[level] = module.core(features[level][:, t], action, states[level])
                 if t < context - 1:
                     continue
-                if level not in self.latent_levels():  # a lower core: its prior's mean
-                    predictions[level].append(self._predict_level(level, out, None, self._latent(level, out)))
-                    continue
-                posterior = module.posterior(
-                    ops.concatenate([out, features[level][:, t + 1]], axis=-1)
-                )
-                noise = inputs.get(f"noise_{level}")
-                if noise is not None:
-                    noise = noise[:, t - context + 1]
-                z = module.posterior.sample(*posterior, noise)
-                kl = kl + gaussian_kl(*posterior, *module.prior(out))
+                if level in self.latent_levels():
+                    z, step_kl = self._posterior_latent(level, out, features[level][:, t + 1], inputs,
+                                                        t - context + 1)
+                    kl = kl + step_kl
+                else:  # a lower core: its prior's mean
+                    z = self._latent(level, out)
                 current = features[level][:, t] if level == self.active_modules else None
                 predictions[level].append(self._predict_level(level, out, current, z))
 
@@ -330,11 +351,41 @@ class GHVAE(keras.Model):
             self._decode(top, skips, residuals, decoder_action),
             (batch, predicted_steps) + self.level_shape(0),
         )
-        targets = frames[:, context:]
-        reconstruction = ops.mean(ops.square(predicted - targets), axis=(1, 2, 3, 4))
-        kl = kl / predicted_steps
-        self.add_loss(ops.mean(reconstruction) + self.beta * ops.mean(kl))
-        return {"frames": predicted, "reconstruction": reconstruction, "kl": kl}
+        return predicted, kl
+
+    def _predict_fed_back(self, inputs, features, actions):
+        """Frames C+1..T as a rollout predicts them: after the context, the
+        cores see each predicted frame, encoded (it passes no gradient back);
+        the posterior sees the true next frame."""
+        steps, context = features[0].shape[1], self.context_length
+        states = {level: None for level in self.core_levels()}
+        kl, frames = 0.0, []
+        for t in range(steps - 1):
+            action = None if actions is None else actions[:, t]
+            if t < context:
+                current = [f[:, t] for f in features]
+            per_level = {}
+            for level in self.core_levels():
+                module = self.ghvae_modules[level - 1]
+                out, states[level] = module.core(current[level], action, states[level])
+                if t < context - 1:
+                    continue
+                if level in self.latent_levels():
+                    z, step_kl = self._posterior_latent(level, out, features[level][:, t + 1], inputs,
+                                                        t - context + 1)
+                    kl = kl + step_kl
+                else:
+                    z = self._latent(level, out)
+                per_level[level] = self._predict_level(level, out, current[level], z)
+            if t < context - 1:
+                continue
+            top, residuals = self._split_predictions(per_level)
+            skips = (current if self.skip_from == "previous"
+                     else [f[:, context - 1] for f in features])[: self.active_modules]
+            frames.append(self._decode(top, skips, residuals, action))
+            if t < steps - 2:
+                current = self._encode(ops.stop_gradient(frames[-1]))
+        return ops.stack(frames, axis=1), kl
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         self.reconstruction_tracker.update_state(y_pred["reconstruction"])
@@ -533,6 +584,7 @@ class GHVAE(keras.Model):
             "skip_from": self.skip_from,
             "decoder_actions": self.decoder_actions,
             "lower_cores": self.lower_cores,
+            "feed_predictions": self.feed_predictions,
         }
 
 

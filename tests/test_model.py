@@ -124,6 +124,27 @@ def test_lower_cores_keep_the_lower_modules_predicting(tiny_config, lower_cores)
     assert config["lower_cores"] is lower_cores and GHVAE.from_config(config).get_config() == config
 
 
+def test_feed_predictions_trains_on_the_rollout_it_will_make(tiny_config):
+    """With latents that carry nothing (prior and posterior heads zeroed,
+    latent means used), the training forward pass of `feed_predictions` is
+    the rollout itself; teacher forcing agrees with it on the first frame only."""
+    model = GHVAE(**tiny_config, sampling="mode", feed_predictions=True)
+    perturb_zero_init(model)
+    for module in model.ghvae_modules:
+        for head in (module.prior, module.posterior):
+            head.stats.kernel.assign(np.zeros(head.stats.kernel.shape, "float32"))
+            head.stats.bias.assign(np.zeros(head.stats.bias.shape, "float32"))
+    clips = make_clips(batch=2, steps=6)
+    trained = ops.convert_to_numpy(model(clips, training=True)["frames"])
+    rolled = model.predict_video(clips["frames"][:, :2], clips["actions"], horizon=4)[:, 0]
+    np.testing.assert_allclose(trained, rolled, atol=1e-5)
+    forced = ops.convert_to_numpy(model.clone(feed_predictions=False)(clips, training=True)["frames"])
+    np.testing.assert_allclose(forced[:, 0], rolled[:, 0], atol=1e-5)
+    assert not np.allclose(forced[:, 1:], rolled[:, 1:], atol=1e-4)
+    config = model.get_config()
+    assert config["feed_predictions"] is True and GHVAE.from_config(config).get_config() == config
+
+
 def test_noise_input_is_used(tiny_config):
     model = GHVAE(**tiny_config)
     perturb_zero_init(model)

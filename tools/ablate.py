@@ -26,6 +26,7 @@ Variants (`--variants`, comma-separated; default all that apply):
     beta_1e-5        beta 1e-5
     wide             twice the channels in every module
     lower_cores      the modules below the top keep predicting (GHVAE(lower_cores=True))
+    feed_predictions training predicts from the model's own previous frames, as a rollout does
 
 Variants combine with `+`: `skip_previous+cosine_lr`.
 
@@ -58,6 +59,7 @@ CHANGES = {
     "beta_1e-5": "beta 1e-5",
     "wide": "twice the channels",
     "lower_cores": "the modules below the top keep predicting",
+    "feed_predictions": "training predicts from the model's own previous frames",
 }
 
 
@@ -138,8 +140,8 @@ def recipe(name, config, protocol):
             config["beta"] = float(part.removeprefix("beta_"))
         elif part == "wide":
             config["module_channels"] = [2 * c for c in config["module_channels"]]
-        elif part == "lower_cores":
-            config["lower_cores"] = True
+        elif part in ("lower_cores", "feed_predictions"):
+            config[part] = True
     return config, settings
 
 
@@ -176,7 +178,8 @@ def run_variant(name, config, metadata, settings, args):
     floor = result["metrics"][0][evaluation.COPY_LAST_FRAME]
     return {
         "change": " and ".join(CHANGES[part] for part in name.split("+")),
-        "config": {key: config[key] for key in ("module_channels", "beta", "skip_from", "decoder_actions", "lower_cores")
+        "config": {key: config[key] for key in ("module_channels", "beta", "skip_from", "decoder_actions", "lower_cores",
+                                                  "feed_predictions")
                    if key in config},
         "training": {**train, "stages": stages, "wall": round(train_wall, 1),
                      "cpu": round(sum(s["cpu"] for s in stages.values()), 1)},
