@@ -67,6 +67,9 @@ def training_summary(training):
         where = device.get("device") or ", ".join(device.get("devices", []))
         text += (f" on {where} ({device['backend']}"
                  + (f", {threads} TensorFlow thread{'s' if threads != 1 else ''}" if threads else "") + ")")
+    if ((training.get("plan") or {}).get("set") or {}).get("feed_predictions"):
+        text += (", each frame predicted from the model's own previous prediction, as in a "
+                 "rollout (`feed_predictions`)")
     if END_TO_END in seconds:
         e2e = seconds[END_TO_END]
         text += (f". The end-to-end baseline ran {e2e['steps']:,} steps in the same compute "

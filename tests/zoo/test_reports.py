@@ -94,5 +94,8 @@ def test_training_block_and_its_summary():
     summary = reports.training_summary(block)
     assert "10 steps per module at batch 8 of 12-frame clips: 3 CPU minutes (2 minutes" in summary
     assert "2 TensorFlow threads" in summary and "ran 7 steps in the same compute (3 CPU minutes)" in summary
+    assert "own previous prediction" not in summary
+    fed = {**block, "plan": {"set": {"feed_predictions": True}}}
+    assert "each frame predicted from the model's own previous prediction" in reports.training_summary(fed)
     with pytest.raises(ValueError, match="status must be"):
         reports.training_block(dataset="d", command="c", steps_per_stage=1, batch_size=1, status="done")
