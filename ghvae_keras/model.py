@@ -25,8 +25,9 @@ class GHVAE(keras.Model):
     Calling the model on `{"frames": [B, T, H, W, 3], "actions": [B, T-1, A]}`
     (optionally with the noise of `noise_shapes(T - context_length)`) is the
     training forward pass: it predicts frames `context_length + 1 .. T` from
-    the true previous frames (or its own, `feed_predictions`), adds `reconstruction + beta * KL` with
-    `add_loss`, and returns `{"frames", "reconstruction", "kl"}`.
+    the true previous frames (or its own, `feed_predictions`), adds
+    `reconstruction + beta * KL` with `add_loss`, and returns `{"frames",
+    "reconstruction", "kl"}`.
 
     Args:
         image_size: height and width of the frames; divisible by
