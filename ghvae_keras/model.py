@@ -297,14 +297,19 @@ class GHVAE(keras.Model):
         self.add_loss(ops.mean(reconstruction) + self.beta * ops.mean(kl))
         return {"frames": predicted, "reconstruction": reconstruction, "kl": kl}
 
-    def _posterior_latent(self, level, core_output, next_features, inputs, step):
-        """z from module `level`'s posterior given the true next features, and
-        its KL from the prior; `step` indexes the noise input."""
+    def _training_level_step(self, level, core_output, current, next_features, inputs, step):
+        """Module `level`'s prediction of the next features in training, and
+        its KL term: z from the posterior given the true next features where
+        the level draws (`step` indexes the noise input), the prior's mean on
+        a lower core (no KL)."""
+        if level not in self.latent_levels():
+            return self._predict_level(level, core_output, current, self._latent(level, core_output)), 0.0
         module = self.ghvae_modules[level - 1]
         posterior = module.posterior(ops.concatenate([core_output, next_features], axis=-1))
         noise = inputs.get(f"noise_{level}")
         z = module.posterior.sample(*posterior, None if noise is None else noise[:, step])
-        return z, gaussian_kl(*posterior, *module.prior(core_output))
+        kl = gaussian_kl(*posterior, *module.prior(core_output))
+        return self._predict_level(level, core_output, current, z), kl
 
     def _predict_teacher_forced(self, inputs, features, actions):
         """Frames C+1..T, each predicted from the true previous frame; the
@@ -322,14 +327,10 @@ class GHVAE(keras.Model):
                 out, states[level] = module.core(features[level][:, t], action, states[level])
                 if t < context - 1:
                     continue
-                if level in self.latent_levels():
-                    z, step_kl = self._posterior_latent(level, out, features[level][:, t + 1], inputs,
-                                                        t - context + 1)
-                    kl = kl + step_kl
-                else:  # a lower core: its prior's mean
-                    z = self._latent(level, out)
-                current = features[level][:, t] if level == self.active_modules else None
-                predictions[level].append(self._predict_level(level, out, current, z))
+                prediction, step_kl = self._training_level_step(
+                    level, out, features[level][:, t], features[level][:, t + 1], inputs, t - context + 1)
+                predictions[level].append(prediction)
+                kl = kl + step_kl
 
         def merge_time(tensors):
             stacked = ops.stack(tensors, axis=1)
@@ -371,13 +372,9 @@ class GHVAE(keras.Model):
                 out, states[level] = module.core(current[level], action, states[level])
                 if t < context - 1:
                     continue
-                if level in self.latent_levels():
-                    z, step_kl = self._posterior_latent(level, out, features[level][:, t + 1], inputs,
-                                                        t - context + 1)
-                    kl = kl + step_kl
-                else:
-                    z = self._latent(level, out)
-                per_level[level] = self._predict_level(level, out, current[level], z)
+                per_level[level], step_kl = self._training_level_step(
+                    level, out, current[level], features[level][:, t + 1], inputs, t - context + 1)
+                kl = kl + step_kl
             if t < context - 1:
                 continue
             top, residuals = self._split_predictions(per_level)

@@ -14,19 +14,28 @@ from ghvae_keras import GHVAE, shards, zoo
 from presets import ROOT, load_tool, run_tool, tiny_metadata
 
 
-@pytest.mark.slow  # five training phases and an evaluation, at 16x16
-def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tmp_path, capsys):
-    import tensorflow_datasets as tfds
-
-    zoo_dir, workdir = tmp_path / "zoo", tmp_path / "run"
+@pytest.fixture
+def tiny_bair(tmp_path):
+    """An untrained two-module preset on the bair stand-in in `tmp_path / "zoo"`,
+    the model, and the arguments of a tiny run of it (no --workdir)."""
+    zoo_dir = tmp_path / "zoo"
     metadata = tiny_metadata(name="tiny-bair")
     metadata["data"]["stand_in"]["name"] = "bair"  # TFDS mock data stands in for the simulator
     metadata.update(training=None, metrics={})
     model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=4,
                   context_length=2, horizon=3)
     zoo.save_preset(model, zoo_dir / "tiny-bair", metadata, include_weights=False)
-    argv = ["tiny-bair", "--zoo", str(zoo_dir), "--workdir", str(workdir), "--steps-per-stage", "2",
-            "--checkpoint-every", "1", "--batch-size", "2", "--videos", "3", "--samples", "2", "--no-fvd"]
+    return zoo_dir, model, ["tiny-bair", "--zoo", str(zoo_dir), "--steps-per-stage", "2", "--checkpoint-every",
+                            "1", "--batch-size", "2", "--videos", "3", "--samples", "2", "--no-fvd"]
+
+
+@pytest.mark.slow  # five training phases and an evaluation, at 16x16
+def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tmp_path, capsys, tiny_bair):
+    import tensorflow_datasets as tfds
+
+    workdir = tmp_path / "run"
+    zoo_dir, model, argv = tiny_bair
+    argv = argv + ["--workdir", str(workdir)]
     with tfds.testing.mock_data(num_examples=4):
         code, line = run_tool("train_zoo", argv, capsys)
         assert code == 0
@@ -73,7 +82,8 @@ def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tm
 
 
 @pytest.mark.slow  # two greedy stages, the baseline and an evaluation, at 16x16
-def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_path, capsys, monkeypatch):
+def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_path, capsys, monkeypatch,
+                                                                           tiny_bair):
     """A run stopped after stage 1 leaves a loadable, unpublishable preset with
     stage 1 active; a run on a machine without the work folder (a fresh
     --workdir) continues at stage 2 with the architecture it was started with,
@@ -82,15 +92,8 @@ def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_p
 
     from ghvae_keras import training
 
-    zoo_dir = tmp_path / "zoo"
-    metadata = tiny_metadata(name="tiny-bair")
-    metadata["data"]["stand_in"]["name"] = "bair"  # TFDS mock data stands in for the simulator
-    model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=4,
-                  context_length=2, horizon=3)
-    zoo.save_preset(model, zoo_dir / "tiny-bair", metadata, include_weights=False)
-    argv = ["tiny-bair", "--zoo", str(zoo_dir), "--steps-per-stage", "2", "--checkpoint-every", "1",
-            "--batch-size", "2", "--videos", "3", "--samples", "2", "--no-fvd", "--lr-schedule", "cosine",
-            "--set", "skip_from=previous", "--set", "beta=0.001"]
+    zoo_dir, _, argv = tiny_bair
+    argv = argv + ["--lr-schedule", "cosine", "--set", "skip_from=previous", "--set", "beta=0.001"]
     fit_greedy = training.fit_greedy
 
     def stop_at_stage_2(model, data, **kwargs):
@@ -150,22 +153,17 @@ def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_p
     pytest.param("torch", marks=pytest.mark.skipif(importlib.util.find_spec("torch") is None,
                                                    reason="PyTorch is not installed (not in the test extras)")),
 ])
-def test_train_zoo_trains_from_shards_without_tensorflow_and_evaluates_where_it_is(tmp_path, capsys, backend):
+def test_train_zoo_trains_from_shards_without_tensorflow_and_evaluates_where_it_is(tmp_path, capsys, backend,
+                                                                                   tiny_bair):
     """The recipe for a GPU or TPU machine without TensorFlow: --data SHARDS
     --train-only there, the same command with --resume here."""
     import tensorflow_datasets as tfds
 
-    zoo_dir, workdir, windows = tmp_path / "zoo", tmp_path / "run", tmp_path / "shards"
-    metadata = tiny_metadata(name="tiny-bair")
-    metadata["data"]["stand_in"]["name"] = "bair"  # TFDS mock data stands in for the simulator
-    metadata.update(training=None, metrics={})
-    model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=4,
-                  context_length=2, horizon=3)
-    zoo.save_preset(model, zoo_dir / "tiny-bair", metadata, include_weights=False)
+    workdir, windows = tmp_path / "run", tmp_path / "shards"
+    zoo_dir, _, argv = tiny_bair
+    argv = argv + ["--workdir", str(workdir)]
     shards.write_shards(windows, [make_clips(batch=8, steps=5, size=16, action_dim=4)],
                         dataset="bair", split="train")
-    argv = ["tiny-bair", "--zoo", str(zoo_dir), "--workdir", str(workdir), "--steps-per-stage", "2",
-            "--checkpoint-every", "1", "--batch-size", "2", "--videos", "3", "--samples", "2", "--no-fvd"]
     there = ("import sys; sys.modules['tensorflow'] = None; sys.path.insert(0, sys.argv[1]); "
              "import presets; sys.exit(presets.load_tool('train_zoo').main(sys.argv[2:]))")
     done = subprocess.run(
