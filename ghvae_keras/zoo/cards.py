@@ -189,6 +189,11 @@ def _metrics_section(metadata, folder=""):
     blocks = metadata.get("metrics") or {}
     lines = ["## Evaluation", ""]
     if not blocks:
+        training = metadata.get("training")
+        if reports.in_progress(training):
+            return lines + [f"Not evaluated yet: training in progress, modules 1..{training['stages_trained']} "
+                            f"of {metadata.get('num_modules', '?')} trained; the evaluation follows the "
+                            "end-to-end baseline.", ""]
         return lines + ["Not evaluated yet.", ""]
     for name, block in blocks.items():
         fvd_samples = block.get("fvd_samples") or block["samples"]
@@ -498,6 +503,9 @@ def render_zoo_card(models, reference):
         training = metadata.get("training")
         status = (f"trained with `{training['command']}`" if training
                   else "not trained yet")
+        if reports.in_progress(training):
+            status = (f"being trained, modules 1..{training['stages_trained']} of "
+                      f"{metadata.get('num_modules', '?')} so far, with `{training['command']}`")
         lines += [
             f"- `{name}`: `{stand_in.get('name')}`, {stand_in.get('description', '')}; {status}. "
             f"Real data: `data.load(\"{real.get('name')}\", ...)`. {real.get('access', '')}",
