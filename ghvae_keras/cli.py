@@ -185,7 +185,8 @@ def build_parser():
                    "last context frame. FVD needs the I3D weights: `python -m "
                    "ghvae_keras.metrics.convert_i3d` makes them once.", [_clip(), _seed(), _data("test")])
     evaluate.add_argument("preset", help=PRESET_HELP)
-    evaluate.add_argument("--data", required=True, help=datasets)
+    evaluate.add_argument("--data", default=None,
+                          help=f"{datasets} (default: the stand-in the preset was trained on)")
     evaluate.add_argument("--samples", type=int, default=1, help="N, futures per video (default: 1)")
     evaluate.add_argument("--num-modules", type=_module_counts, default=None,
                           help="module counts to evaluate, e.g. 1,2,3,4 (default: all modules)")

@@ -294,11 +294,12 @@ def export_model(preset, export_format, out, batch=None, context=None, horizon=N
                        f"output frames [{batch or 'B'}, {horizon}, ...]"}
 
 
-def evaluate(preset, data, split="test", samples=1, context=None, horizon=None, num_modules=None,
+def evaluate(preset, data=None, split="test", samples=1, context=None, horizon=None, num_modules=None,
              batch_size=16, max_videos=None, no_fvd=False, seed=0, data_dir=None, json_path=None,
              quiet=False):
     """PSNR, SSIM (best of `samples`) and FVD of a preset on a dataset, for
-    each of `num_modules` (default: all K modules); see `evaluation.evaluate`. With
+    each of `num_modules` (default: all K modules); see `evaluation.evaluate`.
+    `data` defaults to the stand-in the preset was trained on. With
     `json_path`, the results and per-frame curves are written there.
 
     Returns a summary whose `output` is the table.
@@ -309,6 +310,10 @@ def evaluate(preset, data, split="test", samples=1, context=None, horizon=None, 
     from ghvae_keras.atomic_files import write_json
 
     loaded = zoo.load_preset(preset)
+    if data is None:
+        data = ((loaded.metadata.get("data") or {}).get("stand_in") or {}).get("name")
+        if data is None:
+            raise InputError(f"{preset} names no stand-in dataset in its metadata: pass --data")
     result = evaluation.evaluate(
         loaded.model, data, split, num_samples=samples, context=context, horizon=horizon,
         num_modules=num_modules, batch_size=batch_size, max_videos=max_videos, fvd=not no_fvd,

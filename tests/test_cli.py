@@ -365,6 +365,17 @@ def test_evaluate_prints_a_table_and_writes_json(tiny_bair, tmp_path, capsys):
     assert f"{result['metrics'][1]['psnr']:.2f}" in lines[3]
 
 
+def test_evaluate_defaults_to_the_stand_in_the_preset_was_trained_on(tiny_bair, capsys):
+    with tfds.testing.mock_data(num_examples=2):
+        assert cli.main(["evaluate", str(tiny_bair), "--no-fvd", "--quiet"]) == 2
+        assert "names no stand-in dataset in its metadata: pass --data" in capsys.readouterr().err
+        metadata = zoo.read_metadata(tiny_bair)
+        metadata["data"] = {"stand_in": {"name": "bair"}}
+        (tiny_bair / zoo.METADATA_FILE).write_text(json.dumps(metadata))
+        assert cli.main(["evaluate", str(tiny_bair), "--no-fvd", "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith("bair (test), 2 videos")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--num-modules", "5", "--no-fvd"], "number of modules must be in 1..2, got 5"),
     (["--horizon", "3"], "FVD needs at least 9 frames"),
