@@ -336,6 +336,13 @@ def _resume_point(checkpoint, phases, config, checkpoint_dir):
     done = checkpoint["phase"].removeprefix("stage_")
     if checkpoint["phase"] in names:
         index = names.index(checkpoint["phase"])
+        asked = phases[index][2]
+        if checkpoint["complete"] and checkpoint["step"] < asked:
+            raise ValueError(
+                f"checkpoint in {checkpoint_dir} holds {checkpoint['phase']} finished after "
+                f"{checkpoint['step']} steps, not the {asked} asked for; ask for {checkpoint['step']} "
+                "or use another checkpoint_dir"
+            )
         start = (index + 1, 0) if checkpoint["complete"] else (index, checkpoint["step"])
     elif (
         # Greedy stages may run one call at a time: a finished earlier stage

@@ -192,6 +192,10 @@ def test_resume_refuses_a_checkpoint_of_another_model(tiny_config, tmp_path):
     with pytest.raises(ValueError, match="is of phase 'stage_1', which cannot lead to \\['end_to_end'\\]"):
         fit_end_to_end(GHVAE(**tiny_config), make_dataset(), steps=1,
                        checkpoint_dir=str(tmp_path), verbose=0)
+    # A finished stage is not taken for a longer one.
+    with pytest.raises(ValueError, match="holds stage_1 finished after 1 steps, not the 2 asked for"):
+        fit_greedy(GHVAE(**tiny_config), make_dataset(), steps_per_stage=2, checkpoint_dir=str(tmp_path),
+                   stages=[1], verbose=0)
 
 
 def test_training_arguments_are_checked(tiny_config, tmp_path):
