@@ -16,6 +16,7 @@ index).
 
 import contextlib
 import dataclasses
+import inspect
 import itertools
 import json
 import math
@@ -357,7 +358,7 @@ def _resume_point(checkpoint, phases, config, checkpoint_dir):
             f"{'' if checkpoint['complete'] else ' (unfinished)'}, which cannot lead to "
             f"{names}; finish it or use another checkpoint_dir"
         )
-    if checkpoint["config"] != config:
+    if _without_new_defaults(config, checkpoint["config"]) != checkpoint["config"]:
         raise ValueError(
             f"checkpoint in {checkpoint_dir} was written for another model "
             f"config:\n  checkpoint: {checkpoint['config']}\n  model:      {config}"
@@ -449,6 +450,17 @@ def _comparable_config(model, latents):
         config.pop(key, None)
     config["latents"] = latents
     return json.loads(json.dumps(config))
+
+
+def _without_new_defaults(config, recorded):
+    """`config` less the GHVAE options that `recorded` (a checkpoint's) lacks
+    and that are at their defaults: options added since the checkpoint was
+    written, which leave the model it describes unchanged."""
+    defaults = {name: parameter.default
+                for name, parameter in inspect.signature(GHVAE.__init__).parameters.items()}
+    new = {key for key in config.keys() - recorded.keys()
+           if key in defaults and json.loads(json.dumps(defaults[key])) == config[key]}
+    return {key: value for key, value in config.items() if key not in new}
 
 
 def _per_phase(value, count, name):

@@ -198,6 +198,23 @@ def test_resume_refuses_a_checkpoint_of_another_model(tiny_config, tmp_path):
                    stages=[1], verbose=0)
 
 
+def test_resume_accepts_a_checkpoint_from_before_an_option_existed(tiny_config, tmp_path):
+    """A checkpoint written before GHVAE had an option resumes while the option
+    is at its default (the model it describes is the same), not otherwise."""
+    fit_greedy(GHVAE(**tiny_config), make_dataset(), steps_per_stage=2, checkpoint_dir=str(tmp_path),
+               checkpoint_every=1, stages=[1], verbose=0)
+    record = tmp_path / "checkpoint.json"
+    older = json.loads(record.read_text())
+    del older["config"]["feed_predictions"]
+    record.write_text(json.dumps(older))
+    with pytest.raises(ValueError, match="written for another model config"):
+        fit_greedy(GHVAE(**tiny_config, feed_predictions=True), make_dataset(), steps_per_stage=2,
+                   checkpoint_dir=str(tmp_path), checkpoint_every=1, verbose=0)
+    result = fit_greedy(GHVAE(**tiny_config), make_dataset(), steps_per_stage=2, checkpoint_dir=str(tmp_path),
+                        checkpoint_every=1, verbose=0)
+    assert result.resumed_from == ("stage_1", 2) and "stage_2" in result.history
+
+
 def test_training_arguments_are_checked(tiny_config, tmp_path):
     model = GHVAE(**tiny_config)
     with pytest.raises(ValueError, match=r"steps \(3\) must be a multiple of checkpoint_every \(2\)"):
