@@ -63,6 +63,11 @@ class GHVAE(keras.Model):
             prediction, encoded, instead of the true frame (the posterior
             still sees the true next frame). Otherwise each frame is
             predicted from the true previous one (teacher forcing).
+        render_weight: weight of a second reconstruction term in training:
+            each future frame decoded from the features the encoders make
+            of it, with the skips that prediction gives the decoders, so
+            that the decoders draw what the features say rather than copy
+            the skips (`tools/probe_decoders.py` measures how much they do).
 
     Example:
 
@@ -94,6 +99,7 @@ class GHVAE(keras.Model):
         decoder_actions=False,
         lower_cores=False,
         feed_predictions=False,
+        render_weight=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -124,6 +130,9 @@ class GHVAE(keras.Model):
         self.decoder_actions = bool(decoder_actions and self.action_dim)
         self.lower_cores = bool(lower_cores)
         self.feed_predictions = bool(feed_predictions)
+        if render_weight < 0:
+            raise ValueError(f"render_weight must be >= 0, got {render_weight}")
+        self.render_weight = float(render_weight)
         self.active_modules = len(module_channels) if active_modules is None else active_modules
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ghvae_modules = [
@@ -294,7 +303,11 @@ class GHVAE(keras.Model):
         targets = frames[:, self.context_length:]
         reconstruction = ops.mean(ops.square(predicted - targets), axis=(1, 2, 3, 4))
         kl = kl / targets.shape[1]
-        self.add_loss(ops.mean(reconstruction) + self.beta * ops.mean(kl))
+        loss = ops.mean(reconstruction) + self.beta * ops.mean(kl)
+        if self.render_weight:
+            rendered = self._render_future(features, actions)
+            loss = loss + self.render_weight * ops.mean(ops.square(rendered - targets))
+        self.add_loss(loss)
         return {"frames": predicted, "reconstruction": reconstruction, "kl": kl}
 
     def _training_level_step(self, level, core_output, current, next_features, inputs, step):
@@ -332,28 +345,39 @@ class GHVAE(keras.Model):
                 predictions[level].append(prediction)
                 kl = kl + step_kl
 
-        def merge_time(tensors):
-            stacked = ops.stack(tensors, axis=1)
-            return ops.reshape(stacked, (-1,) + tuple(stacked.shape[2:]))
-
         top, residuals = self._split_predictions(
-            {level: merge_time(p) for level, p in predictions.items()}
+            {level: _merge_time(p) for level, p in predictions.items()}
         )
-        # Frame t's skip and action lead to frame t + 1, t = C-1 .. T-2.
-        if self.skip_from == "previous":
-            skips = [merge_time([features[level][:, t] for t in range(context - 1, steps - 1)])
-                     for level in range(self.active_modules)]
-        else:
-            skips = [merge_time([features[level][:, context - 1]] * predicted_steps)
-                     for level in range(self.active_modules)]
-        decoder_action = None
-        if actions is not None:
-            decoder_action = merge_time([actions[:, t] for t in range(context - 1, steps - 1)])
         predicted = ops.reshape(
-            self._decode(top, skips, residuals, decoder_action),
+            self._decode(top, *self._decoder_inputs(features, actions, residuals)),
             (batch, predicted_steps) + self.level_shape(0),
         )
         return predicted, kl
+
+    def _decoder_inputs(self, features, actions, residuals):
+        """`(skips, residuals, action)` for decoding frames C+1..T at once
+        (steps merged into the batch): frame t's skip and action lead to
+        frame t + 1, t = C-1 .. T-2."""
+        steps, context = features[0].shape[1], self.context_length
+        if self.skip_from == "previous":
+            skips = [_merge_time([features[level][:, t] for t in range(context - 1, steps - 1)])
+                     for level in range(self.active_modules)]
+        else:
+            skips = [_merge_time([features[level][:, context - 1]] * (steps - context))
+                     for level in range(self.active_modules)]
+        action = None
+        if actions is not None:
+            action = _merge_time([actions[:, t] for t in range(context - 1, steps - 1)])
+        return skips, residuals, action
+
+    def _render_future(self, features, actions):
+        """Frames C+1..T decoded from the features the encoders make of them,
+        with the skips that prediction gives the decoders (`render_weight`)."""
+        batch, steps = ops.shape(features[0])[0], features[0].shape[1]
+        context = self.context_length
+        top = _merge_time([features[self.active_modules][:, t] for t in range(context, steps)])
+        rendered = self._decode(top, *self._decoder_inputs(features, actions, {}))
+        return ops.reshape(rendered, (batch, steps - context) + self.level_shape(0))
 
     def _predict_fed_back(self, inputs, features, actions):
         """Frames C+1..T as a rollout predicts them: after the context, the
@@ -583,7 +607,14 @@ class GHVAE(keras.Model):
             "decoder_actions": self.decoder_actions,
             "lower_cores": self.lower_cores,
             "feed_predictions": self.feed_predictions,
+            "render_weight": self.render_weight,
         }
+
+
+def _merge_time(tensors):
+    """`T` tensors `[B, ...]` → `[B * T, ...]`, each example's steps together."""
+    stacked = ops.stack(tensors, axis=1)
+    return ops.reshape(stacked, (-1,) + tuple(stacked.shape[2:]))
 
 
 def _float_array(name, value):

@@ -145,6 +145,34 @@ def test_feed_predictions_trains_on_the_rollout_it_will_make(tiny_config):
     assert config["feed_predictions"] is True and GHVAE.from_config(config).get_config() == config
 
 
+def test_render_weight_adds_the_error_of_drawing_each_future_frame_from_its_own_features(tiny_config):
+    """The term decodes each future frame from its own top-level features with
+    the skips prediction uses; on a still clip that is the context frame's
+    reconstruction."""
+    model = GHVAE(**tiny_config, render_weight=0.5)
+    perturb_zero_init(model)
+    clips = make_clips(batch=2, steps=5)
+    noise = {name: np.zeros((2,) + shape, "float32") for name, shape in model.noise_shapes(3).items()}
+    model({**clips, **noise}, training=True)
+    plain = model.clone(render_weight=0.0)
+    plain({**clips, **noise}, training=True)
+    rendered = ops.convert_to_numpy(model._render_future(model._encode_clips(clips["frames"]), clips["actions"]))
+    error = np.mean(np.square(rendered - clips["frames"][:, 2:]))
+    assert error > 0
+    np.testing.assert_allclose(float(model.losses[0]), float(plain.losses[0]) + 0.5 * error, rtol=1e-5)
+
+    still = np.repeat(clips["frames"][:, 1:2], 5, axis=1)
+    rendered = ops.convert_to_numpy(model._render_future(model._encode_clips(still), clips["actions"]))
+    context = model._encode(still[:, 1])
+    reconstruction = ops.convert_to_numpy(model._decode(context[-1], context[:-1], {}))
+    for step in range(3):
+        np.testing.assert_allclose(rendered[:, step], reconstruction, atol=1e-5)
+    config = model.get_config()
+    assert config["render_weight"] == 0.5 and GHVAE.from_config(config).get_config() == config
+    with pytest.raises(ValueError, match="render_weight must be >= 0"):
+        GHVAE(**tiny_config, render_weight=-1)
+
+
 def test_noise_input_is_used(tiny_config):
     model = GHVAE(**tiny_config)
     perturb_zero_init(model)

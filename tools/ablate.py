@@ -27,6 +27,8 @@ Variants (`--variants`, comma-separated; default all that apply):
     wide             twice the channels in every module
     lower_cores      the modules below the top keep predicting (GHVAE(lower_cores=True))
     feed_predictions training predicts from the model's own previous frames, as a rollout does
+    render_future    decoders also trained to draw each future frame from its own features
+                     with prediction's skips (GHVAE(render_weight=1))
 
 Variants combine with `+`: `skip_previous+cosine_lr`.
 
@@ -60,6 +62,7 @@ CHANGES = {
     "wide": "twice the channels",
     "lower_cores": "the modules below the top keep predicting",
     "feed_predictions": "training predicts from the model's own previous frames",
+    "render_future": "decoders also trained to draw each future frame from its own features",
 }
 
 
@@ -142,6 +145,8 @@ def recipe(name, config, protocol):
             config["module_channels"] = [2 * c for c in config["module_channels"]]
         elif part in ("lower_cores", "feed_predictions"):
             config[part] = True
+        elif part == "render_future":
+            config["render_weight"] = 1.0
     return config, settings
 
 
@@ -179,7 +184,7 @@ def run_variant(name, config, metadata, settings, args):
     return {
         "change": " and ".join(CHANGES[part] for part in name.split("+")),
         "config": {key: config[key] for key in ("module_channels", "beta", "skip_from", "decoder_actions", "lower_cores",
-                                                  "feed_predictions")
+                                                  "feed_predictions", "render_weight")
                    if key in config},
         "training": {**train, "stages": stages, "wall": round(train_wall, 1),
                      "cpu": round(sum(s["cpu"] for s in stages.values()), 1)},
