@@ -23,11 +23,8 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def probe(model, batches, max_videos):
@@ -78,13 +75,14 @@ def main(argv=None):
     parser.add_argument("--videos", type=int, default=96)
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(ROOT))
     from ghvae_keras import data as data_lib
     from ghvae_keras import zoo
 
     loaded = zoo.load_preset(args.preset)
     model, protocol = loaded.model, loaded.protocol
-    name = args.data or loaded.metadata["data"]["stand_in"]["name"]
+    name = args.data or ((loaded.metadata.get("data") or {}).get("stand_in") or {}).get("name")
+    if name is None:
+        sys.exit(f"probe_decoders: {args.preset} names no stand-in dataset; pass --data")
     if model.skip_from != "context":
         sys.exit(f"probe_decoders: {args.preset} takes its skips from the {model.skip_from} frame; "
                  "the probe gives the decoders the context frame's")
