@@ -6,6 +6,7 @@ policy that reads the positions (a reference no planner here can see).
     python tools/bench_planning.py --methods 4_modules,1_module --tiers reach,short_push
     python tools/bench_planning.py --methods perfect_model --tiers reach,short_push --episodes 10
     python tools/bench_planning.py --tiers short_push --episodes 4 --no-store --gif runs/planning.gif
+    python tools/bench_planning.py --preset robonet-4mod --tiers none --methods 4_modules,1_module
 
 The tiers (`PushTask`, on the scenes of `ghvae_sim_push`'s test seeds, which
 no preset trained on; `--seed` is the first):
@@ -41,7 +42,10 @@ for a planner, per replan and its settings, and the command); and
 `action_response`, what a planner can get out of each model: on the first
 `--probe-episodes` scenes, 9 fixed action sequences (the hand pushed down
 and held in one of 8 directions, or still) are run in the simulator and
-predicted by the model from the first frame. `spread` is how much the
+predicted by the model from the first frame. A preset of other actions
+than the push task's (robonet-4mod's 5-d ones) can run only this probe,
+with `--tiers none`, in the multi-robot scene of its stand-in
+(`ghvae_sim_multirobot`'s test seeds). `spread` is how much the
 predicted frames differ between the sequences, as a fraction of how much
 the real frames do (1 = the model moves the scene as much as the actions
 do; 0 = it ignores them); `psnr` is the open-loop PSNR of the predictions
@@ -69,13 +73,18 @@ ROOT = Path(__file__).resolve().parents[1]
 # from the simulator: what the scene allows in the steps given, as a
 # reference (it sees what no planner here sees).
 SCRIPTED = "scripted"
-METHODS = ("4_modules", "1_module", "random", SCRIPTED)
+MODEL_METHODS = ("4_modules", "1_module")
+METHODS = (*MODEL_METHODS, "random", SCRIPTED)
 # The same planner with the simulator's true futures in place of a model's
 # (the features cost still uses bair-4mod's encoder). Slow (every candidate
 # is simulated), so only on request.
 PERFECT_MODEL = "perfect_model"
 EXTRA_METHODS = (PERFECT_MODEL,)
 TIERS = ("reach", "short_push", "long_push")
+PUSH_ACTION_DIM = 4  # dx, dy, dz, gripper
+# The simulator of the action-response probe, by the preset's action size:
+# the push task (bair-4mod) or the multi-robot tabletop (robonet-4mod).
+PROBE_SCENES = {PUSH_ACTION_DIM: ("push_scene", "PushTask"), 5: ("multirobot_scene", "MultiRobotScene")}
 # Actions per episode: the scripted policy succeeds in >= 90% of the test
 # scenes within them, random actions in <= 10% (`--methods scripted,random`).
 TIER_STEPS = {"reach": 20, "short_push": 40, "long_push": 80}
@@ -93,15 +102,21 @@ def main(argv=None):
     if min(args.episodes, args.simulators, args.steps or 1) < 1:
         sys.exit("bench_planning: --episodes, --steps and --simulators must be at least 1")
     methods = _choose(args.methods, (*METHODS, *EXTRA_METHODS), "methods")
-    tiers = _choose(args.tiers, TIERS, "tiers")
+    tiers = [] if args.tiers == "none" else _choose(args.tiers, TIERS, "tiers")
     from ghvae_keras import video_io, zoo
     from ghvae_keras.zoo import reports
 
     preset = zoo.load_preset(args.preset)
     preset_dir, model = preset.folder, preset.model
-    if model.action_dim != 4:
-        sys.exit(f"bench_planning: {args.preset} takes {model.action_dim}-d actions; "
-                 "the push task's are 4-d (dx, dy, dz, gripper)")
+    if tiers and model.action_dim != PUSH_ACTION_DIM:
+        sys.exit(f"bench_planning: {args.preset} takes {model.action_dim}-d actions; the push task's "
+                 f"are {PUSH_ACTION_DIM}-d: measure only how its predictions follow the actions, "
+                 "with --tiers none")
+    if model.action_dim not in PROBE_SCENES:
+        sys.exit(f"bench_planning: no simulator here takes {model.action_dim}-d actions")
+    if not tiers and (set(methods) - set(MODEL_METHODS) or args.probe_episodes < 1):
+        sys.exit("bench_planning: --tiers none measures only the action response: "
+                 f"methods from {', '.join(MODEL_METHODS)} and --probe-episodes >= 1")
     seeds = list(range(args.seed, args.seed + args.episodes))
     steps = {tier: args.steps or TIER_STEPS[tier] for tier in tiers}
     settings = {
@@ -113,9 +128,9 @@ def main(argv=None):
         "calibration": CALIBRATION,
     }
     results, response = {tier: {} for tier in tiers}, {}
-    with _Simulators(args.simulators) as task:
+    with _Simulators(args.simulators, PROBE_SCENES[model.action_dim]) as task:
         for method in methods:
-            if method not in (SCRIPTED, "random", PERFECT_MODEL) and args.probe_episodes > 0:
+            if method in MODEL_METHODS and args.probe_episodes > 0:
                 # All the trained modules: a preset in progress has fewer than K.
                 probed = model.truncated(1 if method == "1_module" else model.active_modules)
                 response[method] = _action_response(task, probed, seeds[: args.probe_episodes],
@@ -181,14 +196,25 @@ def _policy(method, tier, model, task, args):
 
 
 class _Simulators:
-    """The push task in `count` worker processes kept in step: every call
-    goes to all of them, except a `rollout`, whose sequences they share out
-    (the perfect model simulates thousands of frames per plan)."""
+    """A simulator (`scene`: module and factory) in `count` worker processes
+    kept in step: every call goes to all of them, except a `rollout`, whose
+    sequences they share out (the perfect model simulates thousands of
+    frames per plan); `map` shares independent calls out."""
 
-    def __init__(self, count):
+    def __init__(self, count, scene):
         from ghvae_keras.sim import workers
 
-        self.tasks = [workers.SimulatorProcess("push_scene", "PushTask") for _ in range(count)]
+        self.tasks = [workers.SimulatorProcess(*scene) for _ in range(count)]
+
+    def map(self, method, calls):
+        """The results of `method(**kwargs)` for each `kwargs` of `calls`, in order."""
+        results = []
+        for start in range(0, len(calls), len(self.tasks)):
+            batch = list(zip(self.tasks, calls[start:start + len(self.tasks)]))
+            for task, kwargs in batch:
+                task.submit(method, **kwargs)
+            results += [task.result() for task, _ in batch]
+        return results
 
     def call(self, method, **kwargs):
         if method == "rollout":
@@ -355,24 +381,48 @@ def _true_futures(task, context_length):
 
 def _action_response(task, model, seeds, horizon):
     """`{"spread", "psnr"}` of `model` on fixed pushes (see the docstring
-    above), from the long push's start: the hand above the bin."""
+    above): in the push task from the long push's start (the hand above the
+    bin), in the multi-robot scene from an episode's start."""
     angles = np.arange(8) * np.pi / 4
     moves = [(np.cos(a), np.sin(a)) for a in angles] + [(0.0, 0.0)]
-    sequences = np.array([[[dx, dy, -0.5, GRIPPER]] * horizon for dx, dy in moves], np.float32)
+    if model.action_dim == PUSH_ACTION_DIM:
+        push = [[dx, dy, -0.5, GRIPPER] for dx, dy in moves]
+        still = [0.0] * PUSH_ACTION_DIM
+    else:  # dx, dy, dz, rotation, gripper (open, as the scene starts)
+        push = [[dx, dy, -0.5, 0.0, 1.0] for dx, dy in moves]
+        still = [0.0, 0.0, 0.0, 0.0, 1.0]
+    sequences = np.repeat(np.array(push, np.float32)[:, None], horizon, axis=1)
+    past = np.broadcast_to(np.array(still, np.float32),
+                           (len(sequences), model.context_length - 1, model.action_dim))
+    actions = np.concatenate([past, sequences], axis=1)
     spreads, errors = [], []
     for seed in seeds:
-        first = task.call("reset", seed=seed, tier="long_push")["frame"]
-        real = task.call("rollout", actions=sequences)["frames"].astype(np.float32) / 255.0
-        context = np.repeat((np.stack([first] * model.context_length) / 255.0)[None],
-                            len(sequences), axis=0).astype(np.float32)
-        past = np.zeros((len(sequences), model.context_length - 1, model.action_dim), np.float32)
-        predicted = model.predict_video(context, np.concatenate([past, sequences], axis=1),
-                                        horizon=horizon)[:, 0]
+        context, real = _probe_frames(task, seed, model, actions)
+        predicted = model.predict_video(context, actions, horizon=horizon)[:, 0]
         spreads.append((predicted.std(axis=0).mean(), real.std(axis=0).mean()))
         errors.append(((predicted - real) ** 2).mean())
     predicted_spread, real_spread = np.mean(spreads, axis=0)
     return {"spread": round(float(predicted_spread / real_spread), 3),
             "psnr": round(float(-10 * np.log10(np.mean(errors))), 2)}
+
+
+def _probe_frames(task, seed, model, actions):
+    """The context and the real future frames, in [0, 1], of each action
+    sequence of `actions` (past actions, then the probed ones) from the
+    scene of `seed`."""
+    context_length = model.context_length
+    if model.action_dim == PUSH_ACTION_DIM:
+        # The first frame stands for the whole context; the simulator runs the probed actions.
+        first = task.call("reset", seed=seed, tier="long_push")["frame"]
+        real = task.call("rollout", actions=actions[:, context_length - 1:])["frames"]
+        context = np.repeat(np.stack([first] * context_length)[None], len(actions), axis=0)
+    else:
+        # Each sequence from the episode's start, one more (unused) action for the last frame.
+        episodes = task.map("episode", [{"seed": seed, "actions": np.concatenate([a, a[-1:]])}
+                                        for a in actions])
+        videos = np.stack([episode["video"] for episode in episodes])
+        context, real = videos[:, :context_length], videos[:, context_length:]
+    return context.astype(np.float32) / 255.0, real.astype(np.float32) / 255.0
 
 
 def _parser():
@@ -381,7 +431,9 @@ def _parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=20, help="episodes per tier and method")
     parser.add_argument("--seed", type=int, default=TEST_SEED, help="the first episode's scene seed")
-    parser.add_argument("--tiers", default=",".join(TIERS), help=f"comma-separated, from {', '.join(TIERS)}")
+    parser.add_argument("--tiers", default=",".join(TIERS),
+                        help=f"comma-separated, from {', '.join(TIERS)}; none: only the action-response "
+                             "probe (a preset whose actions are not the push task's)")
     parser.add_argument("--steps", type=int, default=None,
                         help="actions per episode at most, in every tier (default: each tier's budget, "
                              + ", ".join(f"{tier} {steps}" for tier, steps in TIER_STEPS.items()) + ")")

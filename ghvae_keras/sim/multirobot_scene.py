@@ -48,7 +48,15 @@ class MultiRobotScene:
     def _call(self, name, *args, **kwargs):
         return getattr(self.p, name)(*args, physicsClientId=self.client, **kwargs)
 
-    def episode(self, seed):
+    def episode(self, seed, actions=None):
+        """The episode of `seed`: its random scene, filmed while the scripted
+        pusher acts; given `actions` (T × `ACTION_DIM`, in [-1, 1]), while the
+        hand takes those instead (T frames; action t follows frame t, so the
+        last is not taken). The scene depends on the seed only."""
+        if actions is not None:
+            actions = np.clip(np.asarray(actions, np.float32), -1, 1)
+            if actions.ndim != 2 or actions.shape[1] != ACTION_DIM or not len(actions):
+                raise ValueError(f"actions must be T x {ACTION_DIM} with T >= 1, not {actions.shape}")
         rng = np.random.default_rng(seed)
         p = self.p
         self._call("resetSimulation")
@@ -83,17 +91,17 @@ class MultiRobotScene:
         for _ in range(20):  # let the objects settle on the table
             self._call("stepSimulation")
         view, projection, light = self._camera(rng)
-        
-        length = episodes_lib.EPISODE_LENGTH
+
+        length = episodes_lib.EPISODE_LENGTH if actions is None else len(actions)
         video = np.empty((length, self.image_size, self.image_size, 3), np.uint8)
-        actions = np.empty((length, ACTION_DIM), np.float32)
+        taken = np.empty((length, ACTION_DIM), np.float32)
         start = self._object_positions(objects)
         pusher = _Pusher(rng, hand_low=_TABLE_TOP + _HAND_LOW)
         for t in range(length):
             video[t] = self._render(view, projection, light)
             positions = self._object_positions(objects)
-            action = pusher.action(target, positions)
-            actions[t] = action
+            action = pusher.action(target, positions) if actions is None else actions[t]
+            taken[t] = action
             target = target + action[:3] * MAX_STEP
             target[0] = np.clip(target[0], 0.25, 0.8)
             target[1] = np.clip(target[1], -0.35, 0.35)
@@ -113,7 +121,7 @@ class MultiRobotScene:
         moved = np.nanmax(np.linalg.norm(self._object_positions(objects) - start, axis=-1), initial=0.0)
         return {
             "video": video,
-            "actions": actions,
+            "actions": taken,
             "robot": robot_name,
             "num_objects": np.int32(len(objects)),
             "object_displacement": np.float32(moved),

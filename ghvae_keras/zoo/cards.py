@@ -328,9 +328,32 @@ _TIER_NAMES = {"reach": "reach", "short_push": "short push", "long_push": "long 
 
 
 def _planning_section(report, num_modules=None, heading="## Planning"):
-    """The card's planning table, from a `planning` block (`reports.planning_block`)."""
-    if not reports.has_planning_rows(report):
+    """The card's planning section, from a `planning` block
+    (`reports.planning_block`): the tiers' table, when any ran, and how far
+    each model's predictions follow the actions."""
+    if not reports.is_planning_block(report):
         return []
+    lines = [heading, ""]
+    if report["tiers"]:
+        lines += _planning_tiers(report, num_modules)
+    else:
+        lines.append("Not planned with: the simulated push task takes other actions than this model's.")
+    response = {method: figures for method, figures in report["action_response"].items() if figures}
+    if response:
+        lines += ["", "How far each model's predictions follow the actions, on 9 fixed pushes in the "
+                  "stand-in's simulator from a test scene's first frame (spread: how much the predicted "
+                  "frames differ between the pushes, as a fraction of how much the real ones do; PSNR: "
+                  "open-loop, over the planning horizon): "
+                  + "; ".join(f"{reports.planning_label(method, num_modules)}: spread {figures['spread']:.2f}, "
+                              f"PSNR {figures['psnr']:.2f} dB" for method, figures in response.items())
+                  + "."]
+    commands = [row["command"] for entry in report["tiers"].values() for row in entry["rows"].values()]
+    commands += [figures["command"] for figures in response.values() if "command" in figures]
+    return lines + ["", "Measured with:", "", "```bash", *dict.fromkeys(commands), "```", ""]
+
+
+def _planning_tiers(report, num_modules):
+    """The table of the push task's tiers and the planners' settings."""
     tiers = report["tiers"]
     names = [_TIER_NAMES.get(tier, tier) for tier in tiers]
     rows = [entry["rows"] for entry in tiers.values()]
@@ -339,8 +362,6 @@ def _planning_section(report, num_modules=None, heading="## Planning"):
     planners = {method: row["planner"] for by_method in rows for method, row in by_method.items()
                 if "planner" in row}
     lines = [
-        heading,
-        "",
         "Visual MPC on the simulated push task (`ghvae_sim_push` test scenes, Meta-World's Sawyer), "
         "in three tiers: *reach* (bring the hand where the goal image shows it, within 4 cm, "
         "moving in the plane the camera sees), *short push* (the puck 7–12 cm from its goal, the "
@@ -381,17 +402,7 @@ def _planning_section(report, num_modules=None, heading="## Planning"):
                   f"{planner['horizon']} steps, {planner['cost'].replace('_', ' ')} cost, push goals "
                   f"{goal}, replanning every {planner['replan_every']} steps: "
                   f"{np.mean(per_plan):.2f} s per replan; per episode " + ", ".join(per_episode) + "."]
-    response = {method: figures for method, figures in (report.get("action_response") or {}).items()
-                if figures}
-    if response:
-        lines += ["", "How far each model's predictions follow the actions, on 9 fixed pushes from the "
-                  "first frame (spread: how much the predicted frames differ between the pushes, as a "
-                  "fraction of how much the real ones do; PSNR: open-loop, over the planning horizon): "
-                  + "; ".join(f"{reports.planning_label(method, num_modules)}: spread {figures['spread']:.2f}, "
-                              f"PSNR {figures['psnr']:.2f} dB" for method, figures in response.items())
-                  + "."]
-    commands = list(dict.fromkeys(row["command"] for by_method in rows for row in by_method.values()))
-    return lines + ["", "Measured with:", "", "```bash", *commands, "```", ""]
+    return lines
 
 
 def _planning_order(method):

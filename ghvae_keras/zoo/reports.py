@@ -177,23 +177,26 @@ def planning_block(results, action_response, settings, command):
             rows[method] = row
         tiers[tier] = {"max_steps": settings["max_steps"][tier],
                        "action_bounds": settings["action_bounds"][tier], "rows": rows}
-    block = {"tiers": tiers, "action_response": dict(action_response),
+    response = {method: {**figures, "command": command} for method, figures in action_response.items()}
+    block = {"tiers": tiers, "action_response": response,
              "calibration": settings["calibration"], "preset": settings["preset"]}
     return _with_calibration(block)
 
 
-def has_planning_rows(block):
-    """Whether `block` is a `planning` block of tiers with rows per method
-    (`planning_block`), not None or one of an older layout."""
-    tiers = (block or {}).get("tiers") or {}
-    return bool(tiers) and all("rows" in entry for entry in tiers.values())
+def is_planning_block(block):
+    """Whether `block` is a `planning` block (`planning_block`: tiers with
+    rows per method, none for a probe-only run, and the action response),
+    not None or one of an older layout."""
+    tiers = (block or {}).get("tiers")
+    return (isinstance(tiers, dict) and "action_response" in block
+            and all("rows" in entry for entry in tiers.values()))
 
 
 def merge_planning(stored, new):
     """`stored` (a `planning` block, or None) with the rows of `new` added:
     a method's row in a tier is replaced, a tier whose step budget changed
     is replaced whole, the rest is kept."""
-    if not has_planning_rows(stored):
+    if not is_planning_block(stored):
         return new
     merged = {**stored, "tiers": dict(stored["tiers"]),
               "action_response": {**stored.get("action_response", {}), **new["action_response"]},

@@ -104,6 +104,23 @@ def test_a_tiny_sim_push_build_loads_end_to_end(tmp_path):
     assert got == expected
 
 
+@pytest.mark.slow
+def test_a_multirobot_episode_takes_given_actions_in_the_scene_of_its_seed():
+    still, down = [0, 0, 0, 0, 1], [0, 0, -0.5, 0, 1]
+    left = [still, still, [-1, *down[1:]], [-1, *down[1:]], still]
+    right = [still, still, [1, *down[1:]], [1, *down[1:]], still]
+    with workers.SimulatorProcess("multirobot_scene", "MultiRobotScene") as scene:
+        to_left = scene.call("episode", seed=7, actions=left)
+        to_right = scene.call("episode", seed=7, actions=right)
+        with pytest.raises(workers.WorkerError, match="actions must be T x 5"):
+            scene.call("episode", seed=7, actions=[[0, 0, 0]])
+    assert to_left["video"].shape == (5, 64, 64, 3)
+    np.testing.assert_array_equal(to_left["actions"], np.float32(left))
+    # Action t follows frame t: the same scene up to frame 2, the hand apart from frame 3.
+    np.testing.assert_array_equal(to_left["video"][:3], to_right["video"][:3])
+    assert np.abs(to_left["video"][3:].astype(int) - to_right["video"][3:]).mean() > MIN_MOTION
+
+
 @pytest.mark.parametrize("blown_up", [1, 2])
 def test_random_pushes_stay_finite_when_an_object_blows_up(blown_up):
     from ghvae_keras.sim import multirobot_scene

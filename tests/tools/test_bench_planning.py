@@ -53,3 +53,21 @@ def test_bench_planning_stores_its_rows_in_the_preset_run_by_run(tmp_path):
     # A planner's episode: goal | what the robot saw | what the model expected, per step.
     gifs = sorted(path.name for path in tmp_path.glob("run_*.gif"))
     assert gifs == ["run_reach_4_modules.gif", "run_short_push_4_modules.gif"]
+
+
+@pytest.mark.slow
+def test_a_preset_of_other_actions_than_the_push_tasks_runs_only_the_action_response_probe(tmp_path):
+    preset = tmp_path / "robonet-4mod"
+    shutil.copytree(ROOT / "zoo" / "robonet-4mod", preset)
+    refused = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "bench_planning.py"), "--preset", str(preset), "--tiers", "reach"],
+        capture_output=True, text=True, timeout=600)
+    assert refused.returncode != 0 and "takes 5-d actions" in refused.stderr and "--tiers none" in refused.stderr
+    report = _bench(preset, "--tiers", "none", "--methods", "4_modules", "--probe-episodes", "1",
+                    "--horizon", "3")
+    assert report["tiers"] == {}
+    response = report["action_response"]["4_modules"]
+    assert response["spread"] > 0 and response["command"].endswith("--horizon 3")
+    assert json.loads((preset / "metadata.json").read_text())["planning"] == report
+    card = (preset / "README.md").read_text()
+    assert "takes other actions than this model's" in card and "spread" in card

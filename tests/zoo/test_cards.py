@@ -77,3 +77,18 @@ def test_card_tables_the_planning_benchmark(preset):
     zoo.verify_preset(preset)
 
 
+
+
+def test_a_probe_only_planning_block_shows_the_action_response_and_its_command(preset):
+    metadata = zoo.read_metadata(preset)
+    command = "python tools/bench_planning.py --preset robonet-4mod --tiers none"
+    metadata["planning"] = {
+        "tiers": {}, "calibration": {"scripted": 0.9, "random": 0.1}, "preset": "robonet-4mod",
+        "action_response": {"4_modules": {"spread": 0.4, "psnr": 17.5, "command": command}},
+    }
+    zoo.write_card(preset, metadata)
+    text = (preset / zoo.CARD_FILE).read_text()
+    section = text[text.index("## Planning"):]
+    assert "| policy |" not in section and "takes other actions than this model's" in section
+    assert "GHVAE, 4 modules: spread 0.40, PSNR 17.50 dB." in section
+    assert f"```bash\n{command}\n```" in section
