@@ -246,6 +246,15 @@ class GHVAE(keras.Model):
         scene, which planning compares with a goal's."""
         return self._encode(frames)[1:]
 
+    def decode_features(self, features, skip_frames, actions=None):
+        """Frames `[B, H, W, 3]` drawn from the top active level's features
+        `[B, h, w, c]` of each (`encode_features(...)[-1]`), with the skips
+        of `skip_frames` `[B, H, W, 3]`, the frames the decoders change
+        (in prediction, the last context frame); `actions` `[B, A]` lead to
+        them, for decoders that see actions."""
+        skips = self._encode(skip_frames)[: self.active_modules]
+        return self._decode(features, skips, {}, actions)
+
     # -- shared pieces of training and rollout -------------------------------
 
     def _encode(self, frames):

@@ -292,6 +292,20 @@ def test_skip_source_is_the_frame_it_names(skip_from):
     np.testing.assert_allclose(video, np.stack(expected, axis=1), atol=1e-5)
 
 
+def test_decode_features_changes_the_skip_frames_by_the_features():
+    model = GHVAE(**TINY, action_dim=3, seed=1)
+    frames = make_clips(batch=2, steps=2)["frames"][:, 0]
+    other = make_clips(batch=2, steps=2, seed=5)["frames"][:, 0]
+    features = model.encode_features(frames)[-1]
+    # Untrained, the decoders return their skip frames (blended), whatever the features.
+    np.testing.assert_allclose(ops.convert_to_numpy(model.decode_features(features, other)),
+                               _untrained_blend(other), atol=1e-5)
+    perturb_zero_init(model)
+    drawn = ops.convert_to_numpy(model.decode_features(features, frames))
+    assert drawn.shape == frames.shape
+    assert not np.allclose(drawn, model.decode_features(model.encode_features(other)[-1], frames))
+
+
 def test_decoder_actions_reach_every_decoder():
     model = GHVAE(**TINY, action_dim=3, decoder_actions=True, seed=1)
     perturb_zero_init(model)

@@ -47,12 +47,11 @@ def probe(model, batches, max_videos):
         copy.append(np.asarray(psnr(future, np.repeat(last[:, None], horizon, axis=1))))
         for k in counts:
             truncated = model if k == model.num_modules else model.truncated(k)
-            context_features = truncated._encode(last)
-            decoded = truncated._decode(context_features[k], context_features[:k], {})
+            decoded = truncated.decode_features(truncated.encode_features(last)[-1], last)
             scores[k]["reconstruct_context"].append(np.asarray(psnr(last, ops.clip(decoded, 0.0, 1.0))))
-            future_features = truncated._encode(np.reshape(future, (-1,) + future.shape[2:]))
-            skips = [np.repeat(np.asarray(f), horizon, axis=0) for f in context_features[:k]]
-            rendered = truncated._decode(future_features[k], skips, {})
+            flat = np.reshape(future, (-1,) + future.shape[2:])
+            rendered = truncated.decode_features(truncated.encode_features(flat)[-1],
+                                                 np.repeat(last, horizon, axis=0))
             rendered = np.reshape(np.clip(np.asarray(rendered), 0.0, 1.0), future.shape)
             scores[k]["render_future"].append(np.asarray(psnr(future, rendered)))
         if videos >= max_videos:
