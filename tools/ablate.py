@@ -4,9 +4,11 @@
     python tools/ablate.py --preset cityscapes-4mod --data-dir /work/data/tfds \
         --variants base,skip_previous,long_clips --budget 800 --videos 96 --samples 4
 
-Every variant starts from the preset's architecture (`zoo/PRESET/config.json`)
-and training recipe (batch 8, clips of context + train_future frames, Adam at
-1e-3, a fresh optimizer per stage) and changes one thing. Each is trained
+Every variant starts from the preset's architecture (`zoo/PRESET/config.json`,
+with the options the variants turn on at GHVAE's defaults, whatever the
+preset ships with) and training recipe (batch 8, clips of context +
+train_future frames, Adam at 1e-3, a fresh optimizer per stage) and changes
+one thing. Each is trained
 greedily on the preset's stand-in for the same process-CPU seconds
 (`--budget`, split equally over the K stages: a stage stops when its share is
 spent, so a costlier step means fewer steps; the clock starts after the
@@ -123,9 +125,15 @@ def main(argv=None):
     return 0
 
 
+# GHVAE's defaults of the options that variants change, so that a variant's
+# name says everything it changes (robonet-4mod ships with feed_predictions).
+DEFAULT_OPTIONS = {"skip_from": "context", "decoder_actions": False, "lower_cores": False,
+                   "feed_predictions": False, "render_weight": 0.0}
+
+
 def recipe(name, config, protocol):
     """The model config and training settings of a variant."""
-    config = dict(config)
+    config = {**config, **DEFAULT_OPTIONS}
     settings = {"batch_size": 8, "sequence_length": protocol["context"] + protocol["train_future"],
                 "cosine_lr": False}
     for part in name.split("+"):

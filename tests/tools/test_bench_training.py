@@ -64,6 +64,18 @@ def test_bench_training_times_the_same_steps_on_jax(tiny_zoo, capsys):
             entry["seconds_per_step"] / report["phases"][phase]["seconds_per_step"], rel=0.01, abs=0.002)
 
 
+def test_ablation_variants_start_from_the_default_options_whatever_the_preset_ships_with():
+    ablate = load_tool("ablate")
+    shipped = {"module_channels": [8, 16], "beta": 1e-4, "feed_predictions": True, "skip_from": "previous"}
+    protocol = {"context": 2, "train_future": 10, "eval_future": 28}
+    config, settings = ablate.recipe("base", shipped, protocol)
+    assert config["feed_predictions"] is False and config["skip_from"] == "context"
+    assert config["module_channels"] == [8, 16] and settings["sequence_length"] == 12
+    config, settings = ablate.recipe("feed_predictions+wide+long_clips", shipped, protocol)
+    assert config["feed_predictions"] is True and config["module_channels"] == [16, 32]
+    assert settings["sequence_length"] == 30
+
+
 @pytest.mark.slow  # two variants, each trained and evaluated
 def test_ablate_trains_variants_at_equal_cpu_and_skips_finished_ones(tiny_zoo, tmp_path, capsys):
     import tensorflow_datasets as tfds
