@@ -31,6 +31,8 @@ Variants (`--variants`, comma-separated; default all that apply):
     feed_predictions training predicts from the model's own previous frames, as a rollout does
     render_future    decoders also trained to draw each future frame from its own features
                      with prediction's skips (GHVAE(render_weight=1))
+    open_blend       the pixel decoder's blend starts at half skip frame, half generated
+                     colours (its mask logit's bias 0, not 4: sigmoid(4) = 0.98 on the skip)
 
 Variants combine with `+`: `skip_previous+cosine_lr`.
 
@@ -65,6 +67,7 @@ CHANGES = {
     "lower_cores": "the modules below the top keep predicting",
     "feed_predictions": "training predicts from the model's own previous frames",
     "render_future": "decoders also trained to draw each future frame from its own features",
+    "open_blend": "the pixel decoder's blend starts at half skip, half generated colours",
 }
 
 
@@ -135,7 +138,7 @@ def recipe(name, config, protocol):
     """The model config and training settings of a variant."""
     config = {**config, **DEFAULT_OPTIONS}
     settings = {"batch_size": 8, "sequence_length": protocol["context"] + protocol["train_future"],
-                "cosine_lr": False}
+                "cosine_lr": False, "blend_bias": None}
     for part in name.split("+"):
         if part == "skip_previous":
             config["skip_from"] = "previous"
@@ -155,7 +158,20 @@ def recipe(name, config, protocol):
             config[part] = True
         elif part == "render_future":
             config["render_weight"] = 1.0
+        elif part == "open_blend":
+            settings["blend_bias"] = 0.0
     return config, settings
+
+
+def _set_blend_bias(model, bias):
+    """Starts the pixel decoder's mask logit at `bias` (an initialization, so
+    not part of the config: trained weights override it)."""
+    import numpy as np
+
+    out = model.ghvae_modules[0].decoder.out
+    values = np.array(out.bias)
+    values[-1] = bias
+    out.bias.assign(values)
 
 
 def run_variant(name, config, metadata, settings, args):
@@ -168,6 +184,8 @@ def run_variant(name, config, metadata, settings, args):
     config, train = recipe(name, config, protocol)
     keras.utils.set_random_seed(args.seed)
     model = GHVAE.from_config(config)
+    if train["blend_bias"] is not None:
+        _set_blend_bias(model, train["blend_bias"])
     data = datasets.load(settings["data"], "train", train["sequence_length"], train["batch_size"],
                          seed=args.seed, image_size=model.image_size, data_dir=args.data_dir)
     share = args.budget / model.num_modules

@@ -73,7 +73,19 @@ def test_ablation_variants_start_from_the_default_options_whatever_the_preset_sh
     assert config["module_channels"] == [8, 16] and settings["sequence_length"] == 12
     config, settings = ablate.recipe("feed_predictions+wide+long_clips", shipped, protocol)
     assert config["feed_predictions"] is True and config["module_channels"] == [16, 32]
-    assert settings["sequence_length"] == 30
+    assert settings["sequence_length"] == 30 and settings["blend_bias"] is None
+
+
+def test_the_open_blend_variant_starts_the_pixel_mask_at_one_half():
+    from ghvae_keras import GHVAE
+    from tiny_data import TINY
+
+    ablate = load_tool("ablate")
+    _, settings = ablate.recipe("open_blend", {}, {"context": 2, "train_future": 3})
+    model = GHVAE(**TINY)
+    ablate._set_blend_bias(model, settings["blend_bias"])
+    bias = np.array(model.ghvae_modules[0].decoder.out.bias)
+    assert bias[-1] == 0.0 and np.all(bias[:-1] == 0.0)
 
 
 @pytest.mark.slow  # two variants, each trained and evaluated
