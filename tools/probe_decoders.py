@@ -1,4 +1,5 @@
-"""How much a preset's decoders render from their features, and how much they copy from the skips.
+"""How much a preset's decoders render from their features, and how much they copy from the skips;
+how much its latent carries.
 
 For each module count k, on the first test videos of the preset's stand-in
 (or --data), decoders k..1 are given the level-k features that the encoders
@@ -13,10 +14,21 @@ in PSNR (dB) against that real frame:
   change; near `copy_last_frame` when the decoders copy the skips);
 - `render_first_future`: the same for the first predicted frame only.
 
+And what the top module's latent carries, with the model predicting:
+
+- `kl_per_step`: the KL term of a training step (nats per predicted frame,
+  the posterior against the prior), on these clips: near 0 when the
+  posterior says nothing the prior does not, i.e. the latent is unused;
+- `sample_difference`: the mean absolute difference (pixels in [0, 1])
+  between two sampled rollouts of the same context and actions, next to
+  `prediction_error`, the first sample's against the real frames: samples
+  far closer to each other than to the truth make best-of-N no better than
+  one sample.
+
     python tools/probe_decoders.py robonet-4mod --data-dir /work/data/tfds
 
-Prints one JSON line. The model's own predictions are not involved: it is a
-probe of the decoding path, not a score of the model.
+Prints one JSON line. It is a probe of the model's parts, not a score of
+the model.
 """
 
 import argparse
@@ -37,10 +49,12 @@ def probe(model, batches, max_videos):
 
     context = model.context_length
     counts = range(1, model.num_modules + 1)
-    scores = {k: {"reconstruct_context": [], "render_future": []} for k in counts}
+    keys = ("reconstruct_context", "render_future", "kl_per_step", "sample_difference", "prediction_error")
+    scores = {k: {key: [] for key in keys} for k in counts}
     copy, videos = [], 0
     for batch in batches:
         frames = np.asarray(batch["frames"], np.float32)[: max_videos - videos]
+        actions = None if "actions" not in batch else np.asarray(batch["actions"], np.float32)[: len(frames)]
         videos += len(frames)
         last, future = frames[:, context - 1], frames[:, context:]
         horizon = future.shape[1]
@@ -54,14 +68,23 @@ def probe(model, batches, max_videos):
                                                  np.repeat(last, horizon, axis=0))
             rendered = np.reshape(np.clip(np.asarray(rendered), 0.0, 1.0), future.shape)
             scores[k]["render_future"].append(np.asarray(psnr(future, rendered)))
+            inputs = {"frames": frames} if actions is None else {"frames": frames, "actions": actions}
+            scores[k]["kl_per_step"].append(np.asarray(truncated(inputs, training=True)["kl"]))
+            samples = truncated.predict_video(frames[:, :context], actions, horizon=horizon, num_samples=2)
+            scores[k]["sample_difference"].append(np.abs(samples[:, 0] - samples[:, 1]).mean(axis=(1, 2, 3, 4)))
+            scores[k]["prediction_error"].append(np.abs(samples[:, 0] - future).mean(axis=(1, 2, 3, 4)))
         if videos >= max_videos:
             break
     result = {}
     for k, entry in scores.items():
+        mean = {key: float(np.concatenate(values).mean()) for key, values in entry.items()}
         future = np.concatenate(entry["render_future"])
-        result[str(k)] = {"reconstruct_context": round(float(np.concatenate(entry["reconstruct_context"]).mean()), 2),
-                          "render_future": round(float(future.mean()), 2),
-                          "render_first_future": round(float(future[:, 0].mean()), 2)}
+        result[str(k)] = {"reconstruct_context": round(mean["reconstruct_context"], 2),
+                          "render_future": round(mean["render_future"], 2),
+                          "render_first_future": round(float(future[:, 0].mean()), 2),
+                          "kl_per_step": round(mean["kl_per_step"], 4),
+                          "sample_difference": round(mean["sample_difference"], 5),
+                          "prediction_error": round(mean["prediction_error"], 4)}
     return result, round(float(np.concatenate(copy).mean()), 2), videos
 
 

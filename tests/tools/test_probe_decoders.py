@@ -9,10 +9,18 @@ import tensorflow_datasets as tfds
 from presets import run_tool
 
 
-def test_a_still_video_renders_its_future_as_well_as_its_context(preset, capsys):
+def test_a_still_video_renders_its_future_as_well_as_its_context(tmp_path, capsys):
     """Where nothing moves, each future frame's features are the context
     frame's: the two probes must agree, for every module count."""
+    from ghvae_keras import GHVAE, zoo
+    from presets import tiny_metadata
+
     rng = np.random.default_rng(0)
+    model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=5,
+                  context_length=2, horizon=3, seed=3)
+    model.set_weights([rng.normal(size=w.shape).astype(w.dtype) for w in model.get_weights()])
+    sample = {"frames": rng.random((5, 16, 16, 3)), "actions": rng.uniform(-1, 1, (4, 5))}
+    preset = zoo.save_preset(model, tmp_path / "tiny-robonet", tiny_metadata(), sample=sample)
 
     def still_episodes(self, **kwargs):
         frames = np.repeat(rng.integers(0, 256, (3, 1, 64, 64, 3), np.uint8), 8, axis=1)
@@ -29,3 +37,6 @@ def test_a_still_video_renders_its_future_as_well_as_its_context(preset, capsys)
     for scores in result["modules"].values():
         assert 5 < scores["reconstruct_context"] < 90
         assert scores["render_future"] == scores["render_first_future"] == scores["reconstruct_context"]
+        # The latent's figures: a KL (>= 0), and two random-weight samples that differ.
+        assert scores["kl_per_step"] >= 0 and np.isfinite(scores["kl_per_step"])
+        assert 0 < scores["sample_difference"] and 0 < scores["prediction_error"] < 1
