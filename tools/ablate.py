@@ -128,15 +128,20 @@ def main(argv=None):
     return 0
 
 
-# GHVAE's defaults of the options that variants change, so that a variant's
-# name says everything it changes (robonet-4mod ships with feed_predictions).
-DEFAULT_OPTIONS = {"skip_from": "context", "decoder_actions": False, "lower_cores": False,
-                   "feed_predictions": False, "render_weight": 0.0}
+# The GHVAE options that variants change: each starts at GHVAE's default, so
+# that a variant's name says everything it changes (robonet-4mod ships with
+# feed_predictions).
+VARIANT_OPTIONS = ("skip_from", "decoder_actions", "lower_cores", "feed_predictions", "render_weight")
 
 
 def recipe(name, config, protocol):
     """The model config and training settings of a variant."""
-    config = {**config, **DEFAULT_OPTIONS}
+    import inspect
+
+    from ghvae_keras import GHVAE
+
+    defaults = inspect.signature(GHVAE.__init__).parameters
+    config = {**config, **{option: defaults[option].default for option in VARIANT_OPTIONS}}
     settings = {"batch_size": 8, "sequence_length": protocol["context"] + protocol["train_future"],
                 "cosine_lr": False, "blend_bias": None}
     for part in name.split("+"):
