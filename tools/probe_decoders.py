@@ -23,7 +23,10 @@ And what the top module's latent carries, with the model predicting:
   between two sampled rollouts of the same context and actions, next to
   `prediction_error`, the first sample's against the real frames: samples
   far closer to each other than to the truth make best-of-N no better than
-  one sample.
+  one sample;
+- `shuffled_actions_error` (action-conditioned presets): the same error
+  when each video is predicted with the next video's actions: near
+  `prediction_error` when the predictions hardly follow the actions.
 
     python tools/probe_decoders.py robonet-4mod --data-dir /work/data/tfds
 
@@ -47,9 +50,11 @@ def probe(model, batches, max_videos):
 
     from ghvae_keras.metrics.image_quality import psnr
 
+    rng = np.random.default_rng(0)
     context = model.context_length
     counts = range(1, model.num_modules + 1)
-    keys = ("reconstruct_context", "render_future", "kl_per_step", "sample_difference", "prediction_error")
+    keys = ("reconstruct_context", "render_future", "kl_per_step", "sample_difference", "prediction_error",
+            "shuffled_actions_error")
     scores = {k: {key: [] for key in keys} for k in counts}
     copy, videos = [], 0
     for batch in batches:
@@ -70,14 +75,22 @@ def probe(model, batches, max_videos):
             scores[k]["render_future"].append(np.asarray(psnr(future, rendered)))
             inputs = {"frames": frames} if actions is None else {"frames": frames, "actions": actions}
             scores[k]["kl_per_step"].append(np.asarray(truncated(inputs, training=True)["kl"]))
-            samples = truncated.predict_video(frames[:, :context], actions, horizon=horizon, num_samples=2)
-            scores[k]["sample_difference"].append(np.abs(samples[:, 0] - samples[:, 1]).mean(axis=(1, 2, 3, 4)))
-            scores[k]["prediction_error"].append(np.abs(samples[:, 0] - future).mean(axis=(1, 2, 3, 4)))
+            # Two samples, and the first one's noise with the next video's actions.
+            noises = [{name: rng.standard_normal((len(frames),) + shape).astype(np.float32)
+                       for name, shape in truncated.noise_shapes(horizon).items()} for _ in range(2)]
+            first, second = (np.asarray(truncated.rollout(frames[:, :context], actions, noise, horizon))
+                             for noise in noises)
+            scores[k]["sample_difference"].append(np.abs(first - second).mean(axis=(1, 2, 3, 4)))
+            scores[k]["prediction_error"].append(np.abs(first - future).mean(axis=(1, 2, 3, 4)))
+            if actions is not None and len(frames) > 1:
+                others = np.asarray(truncated.rollout(frames[:, :context], np.roll(actions, 1, axis=0),
+                                                      noises[0], horizon))
+                scores[k]["shuffled_actions_error"].append(np.abs(others - future).mean(axis=(1, 2, 3, 4)))
         if videos >= max_videos:
             break
     result = {}
     for k, entry in scores.items():
-        mean = {key: float(np.concatenate(values).mean()) for key, values in entry.items()}
+        mean = {key: float(np.concatenate(values).mean()) for key, values in entry.items() if values}
         future = np.concatenate(entry["render_future"])
         result[str(k)] = {"reconstruct_context": round(mean["reconstruct_context"], 2),
                           "render_future": round(mean["render_future"], 2),
@@ -85,6 +98,8 @@ def probe(model, batches, max_videos):
                           "kl_per_step": round(mean["kl_per_step"], 4),
                           "sample_difference": round(mean["sample_difference"], 5),
                           "prediction_error": round(mean["prediction_error"], 4)}
+        if "shuffled_actions_error" in mean:
+            result[str(k)]["shuffled_actions_error"] = round(mean["shuffled_actions_error"], 4)
     return result, round(float(np.concatenate(copy).mean()), 2), videos
 
 
