@@ -194,6 +194,9 @@ def build_parser():
     evaluate.add_argument("--max-videos", type=int, default=None,
                           help="evaluate only the first videos of the split")
     evaluate.add_argument("--no-fvd", action="store_true", help="PSNR and SSIM only")
+    evaluate.add_argument("--shuffled-actions", action="store_true",
+                          help="also predict each video with the next video's actions (same noise): "
+                               "the PSNR that loses is what the actions are worth")
     evaluate.add_argument("--json", dest="json_path", default=None,
                           help="write the results and per-frame curves here")
     return parser

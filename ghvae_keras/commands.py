@@ -295,8 +295,8 @@ def export_model(preset, export_format, out, batch=None, context=None, horizon=N
 
 
 def evaluate(preset, data=None, split="test", samples=1, context=None, horizon=None, num_modules=None,
-             batch_size=16, max_videos=None, no_fvd=False, seed=0, data_dir=None, json_path=None,
-             quiet=False):
+             batch_size=16, max_videos=None, no_fvd=False, shuffled_actions=False, seed=0, data_dir=None,
+             json_path=None, quiet=False):
     """PSNR, SSIM (best of `samples`) and FVD of a preset on a dataset, for
     each of `num_modules` (default: all K modules); see `evaluation.evaluate`.
     `data` defaults to the stand-in the preset was trained on. With
@@ -317,13 +317,14 @@ def evaluate(preset, data=None, split="test", samples=1, context=None, horizon=N
     result = evaluation.evaluate(
         loaded.model, data, split, num_samples=samples, context=context, horizon=horizon,
         num_modules=num_modules, batch_size=batch_size, max_videos=max_videos, fvd=not no_fvd,
-        seed=seed, data_dir=data_dir, protocol=loaded.protocol, verbose=0 if quiet else 1,
+        shuffled_actions=shuffled_actions, seed=seed, data_dir=data_dir, protocol=loaded.protocol, verbose=0 if quiet else 1,
     )
     words = [preset, "--data", data, "--split", split, "--samples", samples,
              "--context", result["context"], "--horizon", result["horizon"],
              "--num-modules", ",".join(str(entry["num_modules"]) for entry in result["metrics"])]
     words += ["--max-videos", max_videos] if max_videos else []
     words += ["--no-fvd"] if no_fvd else []
+    words += ["--shuffled-actions"] if shuffled_actions else []
     command = "ghvae evaluate " + shlex.join(str(word) for word in words)
     for entry in result["metrics"]:
         entry["command"] = command

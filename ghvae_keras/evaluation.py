@@ -22,7 +22,8 @@ from ghvae_keras.zoo.reports import COPY_LAST_FRAME
 
 def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=None,
              num_modules=None, batch_size=16, max_videos=None, fvd=True, fvd_samples=None,
-             embedder=None, others=None, seed=0, data_dir=None, protocol=None, verbose=1):
+             embedder=None, others=None, shuffled_actions=False, seed=0, data_dir=None, protocol=None,
+             verbose=1):
     """Evaluates `model` on the first window of every video of a split.
 
     Args:
@@ -49,6 +50,10 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
         embedder: the `VideoEmbedder` for FVD (default: Kinetics-400 I3D).
         others: `{name: GHVAE}`, more models (a baseline) evaluated at their
             active modules on the same videos, samples and seed.
+        shuffled_actions: also predict every video with another video's
+            actions (the next one of its batch) and the same noise, and
+            report `psnr_shuffled_actions` per module count: close to `psnr`
+            when the predictions hardly follow the actions.
         seed: samples are reproducible given the seed.
         data_dir: the TFDS data folder.
         protocol: the preset protocol when `model` is a model object.
@@ -59,7 +64,8 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
         `videos`, and `metrics`: one entry per module count, in the format
         of a preset's metadata `metrics` (`num_modules`, `psnr`, `ssim`,
         `fvd`, `copy_last_frame`: the floor's `psnr`, `ssim`, `fvd`), with
-        the per-frame curves `psnr_per_frame` and `ssim_per_frame` of both;
+        the per-frame curves `psnr_per_frame` and `ssim_per_frame` of both
+        (and `psnr_shuffled_actions` when asked for);
         `others`: `{name: {psnr, ssim, fvd, ...}}` of the other models;
         `fvd_samples`: the samples per video FVD saw.
 
@@ -84,6 +90,8 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
     if not 1 <= fvd_samples <= num_samples:
         raise InputError(f"fvd_samples must be in 1..{num_samples}, got {fvd_samples}")
     others = dict(others or {})
+    if shuffled_actions and model.action_dim is None:
+        raise InputError("shuffled_actions needs an action-conditioned model")
     if fvd and context + horizon < fvd_lib.MIN_FRAMES:
         raise InputError(f"FVD needs at least {fvd_lib.MIN_FRAMES} frames (context + horizon), got "
                          f"{context} + {horizon}; predict more frames or leave FVD out")
@@ -95,6 +103,8 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
 
     names = counts + list(others) + [COPY_LAST_FRAME]
     scores = {name: {"psnr": [], "ssim": []} for name in names}
+    shuffled = {k: [] for k in counts}
+    previous_actions = None
     features = {name: [] for name in names + ["real"]}
     videos, started = 0, time.perf_counter()
     for index, batch in enumerate(data_lib.iterate(batches)):
@@ -114,6 +124,16 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
                                                 horizon=horizon, num_samples=num_samples,
                                                 seed=seed + index)
         samples[COPY_LAST_FRAME] = np.repeat(past[:, None, -1:], horizon, axis=2)
+        if shuffled_actions:
+            # The next video's actions; a batch of one borrows the previous batch's first.
+            swapped = np.roll(actions, 1, axis=0) if len(actions) > 1 else previous_actions
+            if swapped is None:
+                raise InputError("shuffled_actions needs at least 2 videos")
+            previous_actions = actions[:1]
+            for k in counts:  # the same seed: the same noise as the own actions' samples
+                predicted = models[k].predict_video(past, swapped, horizon=horizon,
+                                                    num_samples=num_samples, seed=seed + index)
+                shuffled[k].append(best_of_n(psnr(future[:, None], predicted).numpy())[0])
         for name, predicted in samples.items():
             for metric, function in (("psnr", psnr), ("ssim", ssim)):
                 per_frame = function(future[:, None], predicted).numpy()  # [B, N, horizon]
@@ -154,6 +174,8 @@ def evaluate(model, data, split="test", *, num_samples=1, context=None, horizon=
         "videos": videos,
         "metrics": [
             {**common, "num_modules": k, "samples": num_samples, **summary(k),
+             **({"psnr_shuffled_actions": float(np.concatenate(shuffled[k]).mean())}
+                if shuffled_actions else {}),
              COPY_LAST_FRAME: floor}
             for k in counts
         ],
@@ -173,14 +195,16 @@ def format_table(result):
     other models and the copy-last-frame floor."""
     head = (f"{result['dataset']} ({result['split']}), {result['videos']} videos, "
             f"{result['context']} → {result['horizon']} frames, best of {result['samples']}")
-    rows = [("model", "PSNR", "SSIM", "FVD")]
+    shuffled = "psnr_shuffled_actions" in result["metrics"][0]
+    rows = [("model", "PSNR", "SSIM", "FVD") + (("PSNR, others' actions",) if shuffled else ())]
     for entry in result["metrics"]:
         k = entry["num_modules"]
-        rows.append((f"{k} module{'s' if k > 1 else ''}", *_cells(entry)))
+        extra = (f"{entry['psnr_shuffled_actions']:.2f}",) if shuffled else ()
+        rows.append((f"{k} module{'s' if k > 1 else ''}", *_cells(entry), *extra))
     for name, entry in result.get("others", {}).items():
-        rows.append((name.replace("_", " "), *_cells(entry)))
-    rows.append(("copy last frame", *_cells(result["metrics"][0][COPY_LAST_FRAME])))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        rows.append((name.replace("_", " "), *_cells(entry)) + (("–",) if shuffled else ()))
+    rows.append(("copy last frame", *_cells(result["metrics"][0][COPY_LAST_FRAME])) + (("–",) if shuffled else ()))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [head] + ["  ".join(cell.rjust(width) if i else cell.ljust(width)
                                 for i, (cell, width) in enumerate(zip(row, widths)))
                       for row in rows]

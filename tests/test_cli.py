@@ -365,6 +365,21 @@ def test_evaluate_prints_a_table_and_writes_json(tiny_bair, tmp_path, capsys):
     assert f"{result['metrics'][1]['psnr']:.2f}" in lines[3]
 
 
+def test_evaluate_with_shuffled_actions_adds_their_psnr_per_module_count(tiny_bair, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    with tfds.testing.mock_data(num_examples=3):
+        code = cli.main(["evaluate", str(tiny_bair), "--data", "bair", "--num-modules", "1,2", "--no-fvd",
+                         "--shuffled-actions", "--json", str(out), "--quiet"])
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["model", "PSNR", "SSIM", "FVD", "PSNR,", "others'", "actions"]
+    result = json.loads(out.read_text())
+    for line, entry in zip(lines[2:4], result["metrics"]):
+        assert line.split()[-1] == f"{entry['psnr_shuffled_actions']:.2f}"
+    assert lines[4].split()[-1] == "–"  # copy last frame
+    assert result["metrics"][0]["command"].endswith("--no-fvd --shuffled-actions")
+
+
 def test_evaluate_defaults_to_the_stand_in_the_preset_was_trained_on(tiny_bair, capsys):
     with tfds.testing.mock_data(num_examples=2):
         assert cli.main(["evaluate", str(tiny_bair), "--no-fvd", "--quiet"]) == 2

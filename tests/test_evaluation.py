@@ -5,6 +5,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from ghvae_keras import GHVAE, data, evaluation, zoo
+from ghvae_keras.errors import InputError
 from ghvae_keras.zoo import reports
 from ghvae_keras.atomic_files import sha256
 from ghvae_keras.metrics import I3D, VideoEmbedder, WeightsMissing, best_of_n, psnr, ssim
@@ -69,6 +70,28 @@ def test_metrics_are_those_of_the_predictions_and_the_copied_frame(tiny_model):
             np.testing.assert_allclose(entry["copy_last_frame"][f"{name}_per_frame"], floor, rtol=1e-5)
         assert entry["fvd"] is None and entry["copy_last_frame"]["fvd"] is None
         assert (entry["dataset"], entry["split"], entry["samples"]) == ("bair", "test", 3)
+
+
+def test_shuffled_actions_predict_each_video_with_the_next_ones_actions_and_the_same_noise(tiny_model):
+    with tfds.testing.mock_data(num_examples=3):
+        result = evaluation.evaluate(tiny_model, "bair", num_samples=2, context=2, horizon=3, batch_size=2,
+                                     num_modules=[1, 2], fvd=False, seed=5, verbose=0, shuffled_actions=True)
+        batches = list(data.load("bair", "test", 5, 2, shuffle=False, image_size=16))
+    # Batches of 2 and 1 videos: the second borrows the first batch's first video's actions.
+    first, second = (batch["actions"].numpy() for batch in batches)
+    swapped = [first[::-1], first[:1]]
+    for entry in result["metrics"]:
+        model = tiny_model.truncated(entry["num_modules"])
+        scores = []
+        for index, (batch, actions) in enumerate(zip(batches, swapped)):
+            frames = batch["frames"].numpy()
+            video = model.predict_video(frames[:, :2], actions, horizon=3, num_samples=2, seed=5 + index)
+            scores.append(best_of_n(psnr(frames[:, None, 2:], video).numpy())[0])
+        assert entry["psnr_shuffled_actions"] == pytest.approx(np.concatenate(scores).mean(), rel=1e-5)
+        assert entry["psnr_shuffled_actions"] != entry["psnr"]
+    with pytest.raises(InputError, match="action-conditioned"):
+        evaluation.evaluate(GHVAE(image_size=16, module_channels=(8,), context_length=2, horizon=3),
+                            "bair", shuffled_actions=True, fvd=False)
 
 
 def test_the_floor_does_not_depend_on_samples_or_modules(tiny_model):

@@ -14,7 +14,10 @@ greedily on the preset's stand-in for the same process-CPU seconds
 spent, so a costlier step means fewer steps; the clock starts after the
 first step, which traces the graph), then evaluated on the first
 `--videos` test videos, best of `--samples`, over the preset's evaluation
-horizon, with 1 to K modules and copy-last-frame on the same videos.
+horizon, with 1 to K modules and copy-last-frame on the same videos. For an
+action-conditioned preset, every video is also predicted with the next
+video's actions and the same noise: "actions worth" is how much PSNR that
+loses (near 0 dB when the predictions ignore the actions).
 
 Variants (`--variants`, comma-separated; default all that apply):
 
@@ -209,6 +212,7 @@ def run_variant(name, config, metadata, settings, args):
     counts = list(range(1, model.num_modules + 1))
     result = evaluation.evaluate(model, settings["data"], "test", num_samples=args.samples,
                                  num_modules=counts, max_videos=args.videos, fvd=False,
+                                 shuffled_actions=model.action_dim is not None,
                                  seed=args.seed, data_dir=args.data_dir, protocol=protocol, verbose=0)
     by_count = {entry["num_modules"]: entry for entry in result["metrics"]}
     floor = result["metrics"][0][evaluation.COPY_LAST_FRAME]
@@ -220,7 +224,9 @@ def run_variant(name, config, metadata, settings, args):
         "training": {**train, "stages": stages, "wall": round(train_wall, 1),
                      "cpu": round(sum(s["cpu"] for s in stages.values()), 1)},
         "modules": {str(k): {"psnr": round(e["psnr"], 3), "ssim": round(e["ssim"], 4),
-                             "psnr_per_frame": [round(v, 2) for v in e["psnr_per_frame"]]}
+                             "psnr_per_frame": [round(v, 2) for v in e["psnr_per_frame"]],
+                             **({"psnr_shuffled_actions": round(e["psnr_shuffled_actions"], 3)}
+                                if "psnr_shuffled_actions" in e else {})}
                     for k, e in by_count.items()},
         "copy_last_frame": {"psnr": round(floor["psnr"], 3), "ssim": round(floor["ssim"], 4)},
         "videos": result["videos"],
@@ -287,8 +293,8 @@ def markdown_table(results):
         f"{any_entry['horizon']} predicted frames",
         "",
         f"| variant | steps (stages 1..{top}) | PSNR 1..{top} modules | SSIM {top} modules "
-        f"| PSNR {top} − copy |",
-        "|---|---|---|---|---|",
+        f"| PSNR {top} − copy | actions worth ({top} modules) |",
+        "|---|---|---|---|---|---|",
     ]
     for name, entry in variants.items():
         steps = "/".join(str(s["steps"]) for s in entry["training"]["stages"].values())
@@ -296,10 +302,13 @@ def markdown_table(results):
         # Runs before every count was evaluated hold 1 and K only.
         psnr = " / ".join(f"{entry['modules'][str(k)]['psnr']:.2f}" if str(k) in entry["modules"] else "–"
                           for k in range(1, top + 1))
+        # What another video's actions cost in PSNR (runs before it was measured: –).
+        worth = ("–" if "psnr_shuffled_actions" not in full
+                 else f"{full['psnr'] - full['psnr_shuffled_actions']:+.2f} dB")
         lines.append(f"| {name} | {steps} | {psnr} | {full['ssim']:.3f} "
-                     f"| {full['psnr'] - floor['psnr']:+.2f} |")
+                     f"| {full['psnr'] - floor['psnr']:+.2f} | {worth} |")
     floor = any_entry["copy_last_frame"]
-    lines.append(f"| copy last frame | – | {floor['psnr']:.2f} | {floor['ssim']:.3f} | 0 |")
+    lines.append(f"| copy last frame | – | {floor['psnr']:.2f} | {floor['ssim']:.3f} | 0 | – |")
     return "\n".join(lines)
 
 

@@ -65,6 +65,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -82,9 +83,6 @@ PERFECT_MODEL = "perfect_model"
 EXTRA_METHODS = (PERFECT_MODEL,)
 TIERS = ("reach", "short_push", "long_push")
 PUSH_ACTION_DIM = 4  # dx, dy, dz, gripper
-# The simulator of the action-response probe, by the preset's action size:
-# the push task (bair-4mod) or the multi-robot tabletop (robonet-4mod).
-PROBE_SCENES = {PUSH_ACTION_DIM: ("push_scene", "PushTask"), 5: ("multirobot_scene", "MultiRobotScene")}
 # Actions per episode: the scripted policy succeeds in >= 90% of the test
 # scenes within them, random actions in <= 10% (`--methods scripted,random`).
 TIER_STEPS = {"reach": 20, "short_push": 40, "long_push": 80}
@@ -128,7 +126,8 @@ def main(argv=None):
         "calibration": CALIBRATION,
     }
     results, response = {tier: {} for tier in tiers}, {}
-    with _Simulators(args.simulators, PROBE_SCENES[model.action_dim]) as task:
+    probe = PROBE_SCENES[model.action_dim]
+    with _Simulators(args.simulators, (probe.module, probe.simulator)) as task:
         for method in methods:
             if method in MODEL_METHODS and args.probe_episodes > 0:
                 # All the trained modules: a preset in progress has fewer than K.
@@ -379,50 +378,67 @@ def _true_futures(task, context_length):
     return rollout
 
 
+class _ProbeScene(NamedTuple):
+    """Where the action-response probe runs for one action size, and how:
+    the simulator (module and class), the action of the context frames (the
+    hand still), the action that pushes the hand down and along (dx, dy),
+    and `frames(task, seed, context_length, actions)`: the context and real
+    future frames, uint8, of each sequence of `actions`."""
+    module: str
+    simulator: str
+    still: tuple
+    push: Callable
+    frames: Callable
+
+
+def _push_task_frames(task, seed, context_length, actions):
+    # From the long push's start (the hand above the bin); its first frame
+    # stands for the whole context, and the simulator runs the probed actions.
+    first = task.call("reset", seed=seed, tier="long_push")["frame"]
+    real = task.call("rollout", actions=actions[:, context_length - 1:])["frames"]
+    return np.repeat(np.stack([first] * context_length)[None], len(actions), axis=0), real
+
+
+def _multirobot_frames(task, seed, context_length, actions):
+    # Each sequence from the episode's start, one more (unused) action for the last frame.
+    episodes = task.map("episode", [{"seed": seed, "actions": np.concatenate([a, a[-1:]])}
+                                    for a in actions])
+    videos = np.stack([episode["video"] for episode in episodes])
+    return videos[:, :context_length], videos[:, context_length:]
+
+
+# By the preset's action size: the push task (bair-4mod; dx, dy, dz,
+# gripper) or the multi-robot tabletop (robonet-4mod; dx, dy, dz, rotation,
+# gripper, open as the scene starts).
+PROBE_SCENES = {
+    PUSH_ACTION_DIM: _ProbeScene("push_scene", "PushTask", (0.0, 0.0, 0.0, 0.0),
+                                 lambda dx, dy: (dx, dy, -0.5, GRIPPER), _push_task_frames),
+    5: _ProbeScene("multirobot_scene", "MultiRobotScene", (0.0, 0.0, 0.0, 0.0, 1.0),
+                   lambda dx, dy: (dx, dy, -0.5, 0.0, 1.0), _multirobot_frames),
+}
+
+
 def _action_response(task, model, seeds, horizon):
     """`{"spread", "psnr"}` of `model` on fixed pushes (see the docstring
-    above): in the push task from the long push's start (the hand above the
-    bin), in the multi-robot scene from an episode's start."""
+    above), in its action size's `PROBE_SCENES` entry."""
+    scene = PROBE_SCENES[model.action_dim]
     angles = np.arange(8) * np.pi / 4
     moves = [(np.cos(a), np.sin(a)) for a in angles] + [(0.0, 0.0)]
-    if model.action_dim == PUSH_ACTION_DIM:
-        push = [[dx, dy, -0.5, GRIPPER] for dx, dy in moves]
-        still = [0.0] * PUSH_ACTION_DIM
-    else:  # dx, dy, dz, rotation, gripper (open, as the scene starts)
-        push = [[dx, dy, -0.5, 0.0, 1.0] for dx, dy in moves]
-        still = [0.0, 0.0, 0.0, 0.0, 1.0]
-    sequences = np.repeat(np.array(push, np.float32)[:, None], horizon, axis=1)
-    past = np.broadcast_to(np.array(still, np.float32),
+    sequences = np.repeat(np.array([scene.push(dx, dy) for dx, dy in moves], np.float32)[:, None],
+                          horizon, axis=1)
+    past = np.broadcast_to(np.array(scene.still, np.float32),
                            (len(sequences), model.context_length - 1, model.action_dim))
     actions = np.concatenate([past, sequences], axis=1)
     spreads, errors = [], []
     for seed in seeds:
-        context, real = _probe_frames(task, seed, model, actions)
+        context, real = (frames.astype(np.float32) / 255.0
+                         for frames in scene.frames(task, seed, model.context_length, actions))
         predicted = model.predict_video(context, actions, horizon=horizon)[:, 0]
         spreads.append((predicted.std(axis=0).mean(), real.std(axis=0).mean()))
         errors.append(((predicted - real) ** 2).mean())
     predicted_spread, real_spread = np.mean(spreads, axis=0)
     return {"spread": round(float(predicted_spread / real_spread), 3),
             "psnr": round(float(-10 * np.log10(np.mean(errors))), 2)}
-
-
-def _probe_frames(task, seed, model, actions):
-    """The context and the real future frames, in [0, 1], of each action
-    sequence of `actions` (past actions, then the probed ones) from the
-    scene of `seed`."""
-    context_length = model.context_length
-    if model.action_dim == PUSH_ACTION_DIM:
-        # The first frame stands for the whole context; the simulator runs the probed actions.
-        first = task.call("reset", seed=seed, tier="long_push")["frame"]
-        real = task.call("rollout", actions=actions[:, context_length - 1:])["frames"]
-        context = np.repeat(np.stack([first] * context_length)[None], len(actions), axis=0)
-    else:
-        # Each sequence from the episode's start, one more (unused) action for the last frame.
-        episodes = task.map("episode", [{"seed": seed, "actions": np.concatenate([a, a[-1:]])}
-                                        for a in actions])
-        videos = np.stack([episode["video"] for episode in episodes])
-        context, real = videos[:, :context_length], videos[:, context_length:]
-    return context.astype(np.float32) / 255.0, real.astype(np.float32) / 255.0
 
 
 def _parser():

@@ -26,6 +26,14 @@ def _bench(preset, *arguments):
 def test_bench_planning_stores_its_rows_in_the_preset_run_by_run(tmp_path):
     preset = tmp_path / "bair-4mod"
     shutil.copytree(ROOT / "zoo" / "bair-4mod", preset)
+    # A stored block with a tier this run does not measure (whatever the zoo's copy holds now).
+    long_push = {"max_steps": 80, "action_bounds": [], "rows": {"random": {
+        "episodes": 5, "seeds": [0, 4], "success": 0.0, "final_distance_m": 0.22, "start_distance_m": 0.22,
+        "seconds_per_episode": 9.0, "command": "python tools/bench_planning.py --tiers long_push"}}}
+    metadata = zoo.read_metadata(preset)
+    metadata["planning"] = {"tiers": {"long_push": long_push}, "action_response": {},
+                            "calibration": {"scripted": 0.9, "random": 0.1}, "preset": "bair-4mod"}
+    zoo.write_card(preset, metadata)
     report = _bench(preset, "--probe-episodes", "1", "--methods", "4_modules,random,scripted",
                     "--tiers", "reach,short_push", "--gif", str(tmp_path / "run.gif"))
     assert set(report["tiers"]) == {"reach", "short_push"}
@@ -40,7 +48,7 @@ def test_bench_planning_stores_its_rows_in_the_preset_run_by_run(tmp_path):
     stored = json.loads((preset / "metadata.json").read_text())["planning"]
     # Its tiers replace the stored ones of another step budget; the long push, not run, is kept.
     assert {tier: stored["tiers"][tier] for tier in report["tiers"]} == report["tiers"]
-    assert stored["tiers"]["long_push"] == zoo.read_metadata(ROOT / "zoo" / "bair-4mod")["planning"]["tiers"]["long_push"]
+    assert stored["tiers"]["long_push"] == long_push
     # A later run adds its rows to the stored tiers.
     later = _bench(preset, "--probe-episodes", "0", "--methods", "1_module", "--tiers", "reach")
     stored = json.loads((preset / "metadata.json").read_text())["planning"]

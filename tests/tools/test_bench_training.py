@@ -109,10 +109,13 @@ def test_ablate_trains_variants_at_equal_cpu_and_skips_finished_ones(tiny_zoo, t
             # Each stage stops once it has spent its share of the budget (1 s each).
             assert all(1.0 <= stage["cpu"] < 30 and stage["steps"] >= 2 for stage in stages.values())
             assert sorted(entry["modules"]) == ["1", "2"] and entry["videos"] == 3
+            assert all(np.isfinite(m["psnr_shuffled_actions"]) for m in entry["modules"].values())
         capsys.readouterr()
         assert load_tool("ablate").main(argv) == 0  # nothing left to train
         printed = capsys.readouterr().out
         assert '"variant"' not in printed and f"| {changes} |" in printed
+        full = changed["modules"]["2"]
+        assert f"| {full['psnr'] - full['psnr_shuffled_actions']:+.2f} dB |" in printed
         with pytest.raises(SystemExit, match="holds results for"):
             load_tool("ablate").main(argv[:-2] + ["--budget", "3", "--out", str(out)])
     assert np.isfinite(base["modules"]["2"]["psnr"])
