@@ -68,6 +68,12 @@ class GHVAE(keras.Model):
             of it, with the skips that prediction gives the decoders, so
             that the decoders draw what the features say rather than copy
             the skips (`tools/probe_decoders.py` measures how much they do).
+        motion_weight: in training, each predicted pixel's squared error
+            counts `1 + motion_weight * change`, where `change` is how much
+            that pixel changes from the true previous frame (mean absolute
+            difference over the colours): the arm and what it pushes, a
+            small part of a frame, weigh more than the still background.
+            The reported `reconstruction` stays the plain mean squared error.
 
     Example:
 
@@ -100,6 +106,7 @@ class GHVAE(keras.Model):
         lower_cores=False,
         feed_predictions=False,
         render_weight=0.0,
+        motion_weight=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -133,6 +140,9 @@ class GHVAE(keras.Model):
         if render_weight < 0:
             raise ValueError(f"render_weight must be >= 0, got {render_weight}")
         self.render_weight = float(render_weight)
+        if motion_weight < 0:
+            raise ValueError(f"motion_weight must be >= 0, got {motion_weight}")
+        self.motion_weight = float(motion_weight)
         self.active_modules = len(module_channels) if active_modules is None else active_modules
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ghvae_modules = [
@@ -310,9 +320,14 @@ class GHVAE(keras.Model):
         else:
             predicted, kl = self._predict_teacher_forced(inputs, features, actions)
         targets = frames[:, self.context_length:]
-        reconstruction = ops.mean(ops.square(predicted - targets), axis=(1, 2, 3, 4))
+        squared = ops.square(predicted - targets)
+        reconstruction = ops.mean(squared, axis=(1, 2, 3, 4))
+        fit = reconstruction
+        if self.motion_weight:
+            change = ops.mean(ops.abs(targets - frames[:, self.context_length - 1:-1]), axis=-1, keepdims=True)
+            fit = ops.mean((1.0 + self.motion_weight * change) * squared, axis=(1, 2, 3, 4))
         kl = kl / targets.shape[1]
-        loss = ops.mean(reconstruction) + self.beta * ops.mean(kl)
+        loss = ops.mean(fit) + self.beta * ops.mean(kl)
         if self.render_weight:
             rendered = self._render_future(features, actions)
             loss = loss + self.render_weight * ops.mean(ops.square(rendered - targets))
@@ -617,6 +632,7 @@ class GHVAE(keras.Model):
             "lower_cores": self.lower_cores,
             "feed_predictions": self.feed_predictions,
             "render_weight": self.render_weight,
+            "motion_weight": self.motion_weight,
         }
 
 

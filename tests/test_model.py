@@ -173,6 +173,26 @@ def test_render_weight_adds_the_error_of_drawing_each_future_frame_from_its_own_
         GHVAE(**tiny_config, render_weight=-1)
 
 
+def test_motion_weight_weighs_each_pixels_error_by_how_much_it_changes(tiny_config):
+    model = GHVAE(**tiny_config, motion_weight=4.0)
+    perturb_zero_init(model)
+    clips = make_clips(batch=2, steps=5)
+    noise = {name: np.zeros((2,) + shape, "float32") for name, shape in model.noise_shapes(3).items()}
+    out = model({**clips, **noise}, training=True)
+    frames, predicted = clips["frames"], ops.convert_to_numpy(out["frames"])
+    change = np.abs(frames[:, 2:] - frames[:, 1:-1]).mean(axis=-1, keepdims=True)
+    squared = np.square(predicted - frames[:, 2:])
+    expected = np.mean((1 + 4.0 * change) * squared) + model.beta * np.mean(ops.convert_to_numpy(out["kl"]))
+    np.testing.assert_allclose(float(model.losses[0]), expected, rtol=1e-5)
+    # The reported reconstruction is the plain error, as without the weight.
+    np.testing.assert_allclose(ops.convert_to_numpy(out["reconstruction"]), squared.mean(axis=(1, 2, 3, 4)),
+                               rtol=1e-5)
+    config = model.get_config()
+    assert config["motion_weight"] == 4.0 and GHVAE.from_config(config).get_config() == config
+    with pytest.raises(ValueError, match="motion_weight must be >= 0"):
+        GHVAE(**tiny_config, motion_weight=-1)
+
+
 def test_noise_input_is_used(tiny_config):
     model = GHVAE(**tiny_config)
     perturb_zero_init(model)

@@ -36,6 +36,8 @@ Variants (`--variants`, comma-separated; default all that apply):
                      with prediction's skips (GHVAE(render_weight=1))
     open_blend       the pixel decoder's blend starts at half skip frame, half generated
                      colours (its mask logit's bias 0, not 4: sigmoid(4) = 0.98 on the skip)
+    motion_loss      each pixel's squared error weighted by 1 + 10 x how much it changes
+                     from the previous frame (GHVAE(motion_weight=10))
 
 Variants combine with `+`: `skip_previous+cosine_lr`.
 
@@ -71,7 +73,10 @@ CHANGES = {
     "feed_predictions": "training predicts from the model's own previous frames",
     "render_future": "decoders also trained to draw each future frame from its own features",
     "open_blend": "the pixel decoder's blend starts at half skip, half generated colours",
+    "motion_loss": "each pixel's error weighted by how much it changes",
 }
+# A moving arm changes its pixels by about 0.2-0.5: they weigh 3-6 times the still background.
+MOTION_WEIGHT = 10.0
 
 
 def main(argv=None):
@@ -134,7 +139,8 @@ def main(argv=None):
 # The GHVAE options that variants change: each starts at GHVAE's default, so
 # that a variant's name says everything it changes (robonet-4mod ships with
 # feed_predictions).
-VARIANT_OPTIONS = ("skip_from", "decoder_actions", "lower_cores", "feed_predictions", "render_weight")
+VARIANT_OPTIONS = ("skip_from", "decoder_actions", "lower_cores", "feed_predictions", "render_weight",
+                   "motion_weight")
 
 
 def recipe(name, config, protocol):
@@ -166,6 +172,8 @@ def recipe(name, config, protocol):
             config[part] = True
         elif part == "render_future":
             config["render_weight"] = 1.0
+        elif part == "motion_loss":
+            config["motion_weight"] = MOTION_WEIGHT
         elif part == "open_blend":
             settings["blend_bias"] = 0.0
     return config, settings
@@ -218,9 +226,7 @@ def run_variant(name, config, metadata, settings, args):
     floor = result["metrics"][0][evaluation.COPY_LAST_FRAME]
     return {
         "change": " and ".join(CHANGES[part] for part in name.split("+")),
-        "config": {key: config[key] for key in ("module_channels", "beta", "skip_from", "decoder_actions", "lower_cores",
-                                                  "feed_predictions", "render_weight")
-                   if key in config},
+        "config": {key: config[key] for key in ("module_channels", "beta", *VARIANT_OPTIONS) if key in config},
         "training": {**train, "stages": stages, "wall": round(train_wall, 1),
                      "cpu": round(sum(s["cpu"] for s in stages.values()), 1)},
         "modules": {str(k): {"psnr": round(e["psnr"], 3), "ssim": round(e["ssim"], 4),
