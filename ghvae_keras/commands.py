@@ -317,7 +317,8 @@ def evaluate(preset, data=None, split="test", samples=1, context=None, horizon=N
     result = evaluation.evaluate(
         loaded.model, data, split, num_samples=samples, context=context, horizon=horizon,
         num_modules=num_modules, batch_size=batch_size, max_videos=max_videos, fvd=not no_fvd,
-        shuffled_actions=shuffled_actions, seed=seed, data_dir=data_dir, protocol=loaded.protocol, verbose=0 if quiet else 1,
+        shuffled_actions=shuffled_actions, seed=seed, data_dir=data_dir, protocol=loaded.protocol,
+        verbose=0 if quiet else 1,
     )
     words = [preset, "--data", data, "--split", split, "--samples", samples,
              "--context", result["context"], "--horizon", result["horizon"],

@@ -201,9 +201,10 @@ def format_table(result):
         k = entry["num_modules"]
         extra = (f"{entry['psnr_shuffled_actions']:.2f}",) if shuffled else ()
         rows.append((f"{k} module{'s' if k > 1 else ''}", *_cells(entry), *extra))
+    blank = ("–",) if shuffled else ()
     for name, entry in result.get("others", {}).items():
-        rows.append((name.replace("_", " "), *_cells(entry)) + (("–",) if shuffled else ()))
-    rows.append(("copy last frame", *_cells(result["metrics"][0][COPY_LAST_FRAME])) + (("–",) if shuffled else ()))
+        rows.append((name.replace("_", " "), *_cells(entry), *blank))
+    rows.append(("copy last frame", *_cells(result["metrics"][0][COPY_LAST_FRAME]), *blank))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [head] + ["  ".join(cell.rjust(width) if i else cell.ljust(width)
                                 for i, (cell, width) in enumerate(zip(row, widths)))

@@ -324,7 +324,8 @@ class GHVAE(keras.Model):
         reconstruction = ops.mean(squared, axis=(1, 2, 3, 4))
         fit = reconstruction
         if self.motion_weight:
-            change = ops.mean(ops.abs(targets - frames[:, self.context_length - 1:-1]), axis=-1, keepdims=True)
+            previous = frames[:, self.context_length - 1:-1]
+            change = ops.mean(ops.abs(targets - previous), axis=-1, keepdims=True)
             fit = ops.mean((1.0 + self.motion_weight * change) * squared, axis=(1, 2, 3, 4))
         kl = kl / targets.shape[1]
         loss = ops.mean(fit) + self.beta * ops.mean(kl)
