@@ -28,9 +28,13 @@ git); `--resume` continues from them, inside a phase too. After each greedy
 stage, the preset folder itself is written with the stages trained so far
 (`model.weights.h5`, its config with those modules active,
 `training.status: "in progress"` and `stages_trained` in metadata.json, no
-metrics, a card that says so and that `push_to_hub` refuses): commit it, and
-the same command continues from it at the next stage (after the last, at the
-end-to-end baseline) on a machine without the work folder. Compute is counted in process CPU seconds, which stay comparable
+metrics, a card that says so and that `push_to_hub` refuses); during the
+end-to-end baseline, as long again, each checkpoint is copied there too
+(`end_to_end.checkpoint.h5`, weights and optimizer state, recorded
+under `training.end_to_end_run`; gone when the run completes). Commit the
+folder after a `committable:` line, and the same command continues from it
+(at the next stage, or at the baseline's step) on a machine without the
+work folder. Compute is counted in process CPU seconds, which stay comparable
 when other work shares the machine; training uses every core
 (`training.configure_threads`, recorded in the metadata). Set
 `TF_NUM_INTRAOP_THREADS=1` to run two presets side by side.
@@ -64,6 +68,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRESS_FILE = "progress.json"
+# Not `*.weights.h5`: the wheel ships a preset folder's weights, not training state.
+END_TO_END_CHECKPOINT = "end_to_end.checkpoint.h5"
+# What fixes the end-to-end baseline's length, recorded once it is priced.
+_END_TO_END_KEYS = ("end_to_end_steps", "probe_cpu_per_step", "probe_processor")
 
 
 def main(argv=None):
@@ -107,6 +115,11 @@ def main(argv=None):
     committed = _committed_run(reports, out_metadata, out, plan)
     if committed and not progress:
         progress = {"plan": plan, "seconds": committed["seconds"], "device": committed["device"]}
+        baseline_run = committed.get("end_to_end_run")
+        if baseline_run:  # the end-to-end baseline too, part way through
+            progress.update({key: baseline_run[key] for key in _END_TO_END_KEYS})
+            training.import_checkpoint(workdir / "end_to_end", out / END_TO_END_CHECKPOINT,
+                                       baseline_run["checkpoint"])
     if progress.setdefault("plan", plan) != plan:
         sys.exit(f"train_zoo: {workdir} was started with {progress['plan']}, not {plan}; "
                  "use the same options or another --workdir")
@@ -181,10 +194,22 @@ def main(argv=None):
         progress.update(end_to_end_steps=steps, probe_cpu_per_step=per_step,
                         probe_processor=training.describe_processor())
         save_progress()
+
+    def commit_end_to_end(epoch, logs):
+        pointer = training.export_latest(workdir / "end_to_end", out / END_TO_END_CHECKPOINT)
+        record = zoo.read_metadata(out)
+        record["training"] = {**training_block("in progress", model.num_modules),
+                              "end_to_end_run": {**{key: progress[key] for key in _END_TO_END_KEYS},
+                                                 "checkpoint": pointer}}
+        write_json(out / zoo.METADATA_FILE, record)
+        print(f"committable: {out} holds the end-to-end baseline at step {pointer['step']} "
+              f"of {progress['end_to_end_steps']}", flush=True)
+
     baseline = training.fit_end_to_end(
         GHVAE.from_config(model.get_config()), train_data, steps=progress["end_to_end_steps"],
         checkpoint_dir=workdir / "end_to_end", checkpoint_every=args.checkpoint_every,
-        optimizer=optimizer(progress["end_to_end_steps"]), noise_seed=args.seed, callbacks=[ledger],
+        optimizer=optimizer(progress["end_to_end_steps"]), noise_seed=args.seed,
+        callbacks=[ledger, keras.callbacks.LambdaCallback(on_epoch_end=commit_end_to_end)],
         verbose=2,
     ).model
     if args.train_only:

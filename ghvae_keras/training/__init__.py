@@ -4,7 +4,13 @@ files (`checkpoints`), on any Keras backend; on TensorFlow on the devices a
 `keras.distribution` in force."""
 
 from ghvae_keras.errors import NonFiniteLossError
-from ghvae_keras.training.checkpoints import POINTER, CheckpointManager, latest_checkpoint
+from ghvae_keras.training.checkpoints import (
+    POINTER,
+    CheckpointManager,
+    export_latest,
+    import_checkpoint,
+    latest_checkpoint,
+)
 from ghvae_keras.training.loop import (
     TrainingResult,
     add_noise,
@@ -31,8 +37,10 @@ __all__ = [
     "add_noise",
     "configure_threads",
     "describe_processor",
+    "export_latest",
     "fit_end_to_end",
     "fit_greedy",
+    "import_checkpoint",
     "latest_checkpoint",
     "list_devices",
     "make_strategy",

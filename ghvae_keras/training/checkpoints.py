@@ -29,6 +29,24 @@ def latest_checkpoint(checkpoint_dir):
         return json.load(f)
 
 
+def export_latest(checkpoint_dir, destination):
+    """Copies the latest checkpoint file of `checkpoint_dir` to `destination`
+    (atomically) and returns its pointer, or None when there is none: with
+    `import_checkpoint`, a run carried to another machine resumes there."""
+    pointer = latest_checkpoint(checkpoint_dir)
+    if pointer is not None:
+        copy_file(os.path.join(checkpoint_dir, pointer["path"]), destination)
+    return pointer
+
+
+def import_checkpoint(checkpoint_dir, source, pointer):
+    """Makes the checkpoint file `source` with its `pointer` (both from
+    `export_latest`) the latest of `checkpoint_dir`."""
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    copy_file(source, os.path.join(checkpoint_dir, pointer["path"]))
+    write_json(os.path.join(checkpoint_dir, POINTER), pointer, indent=1)
+
+
 class CheckpointManager:
     """Atomic checkpoints: model weights with the optimizer state, one file each.
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 from tiny_data import make_clips
@@ -87,7 +88,8 @@ def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_p
     """A run stopped after stage 1 leaves a loadable, unpublishable preset with
     stage 1 active; a run on a machine without the work folder (a fresh
     --workdir) continues at stage 2 with the architecture it was started with,
-    and one stopped after the last stage continues at the baseline."""
+    one stopped after the last stage continues at the baseline, and one
+    stopped in the baseline continues at its committed checkpoint."""
     import tensorflow_datasets as tfds
 
     from ghvae_keras import training
@@ -131,11 +133,33 @@ def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_p
         greedy = zoo.read_metadata(zoo_dir / "tiny-bair")
         assert (greedy["training"]["status"], greedy["training"]["stages_trained"]) == ("in progress", 2)
         assert zoo.from_pretrained(str(zoo_dir / "tiny-bair")).active_modules == 2
-        # Elsewhere again: no greedy stage is trained twice, the baseline follows.
+        # Elsewhere again: no greedy stage is trained twice; the baseline
+        # follows and stops after its first checkpoint, which is committable...
         monkeypatch.setattr(training, "fit_greedy", stop)
+
+        class StopAfterCheckpoint(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                raise KeyboardInterrupt("the session ended")
+
+        def stop_after_first_checkpoint(*args, **kwargs):
+            return fit_end_to_end(*args, **{**kwargs, "callbacks": [*kwargs["callbacks"], StopAfterCheckpoint()]})
+
+        monkeypatch.setattr(training, "fit_end_to_end", stop_after_first_checkpoint)
+        with pytest.raises(KeyboardInterrupt):
+            load_tool("train_zoo").main(argv + ["--workdir", str(tmp_path / "third")])
+        assert "committable: " in capsys.readouterr().out
+        baseline = zoo.read_metadata(zoo_dir / "tiny-bair")["training"]
+        assert (baseline["status"], baseline["stages_trained"]) == ("in progress", 2)
+        assert baseline["end_to_end_run"]["checkpoint"]["step"] == baseline["seconds"]["end_to_end"]["steps"] == 1
+        assert (zoo_dir / "tiny-bair" / "end_to_end.checkpoint.h5").is_file()
+        assert zoo.from_pretrained(str(zoo_dir / "tiny-bair")).active_modules == 2  # hashes still hold
+        # ... and continues from it on a machine without the work folder.
         monkeypatch.setattr(training, "fit_end_to_end", fit_end_to_end)
         assert load_tool("train_zoo").main(argv + ["--workdir", str(tmp_path / "fresh")]) == 0
     done = zoo.read_metadata(zoo_dir / "tiny-bair")
+    # Step 1 was not trained again: the ledger counts each step once.
+    assert done["training"]["seconds"]["end_to_end"]["steps"] == done["training"]["end_to_end_steps"]
+    assert not (zoo_dir / "tiny-bair" / "end_to_end.checkpoint.h5").exists()
     assert (done["training"]["status"], done["training"]["stages_trained"]) == ("complete", 2)
     assert done["training"]["seconds"]["stage_1"] == partial["training"]["seconds"]["stage_1"]
     assert "stage_2" in done["training"]["seconds"] and done["metrics"]["stand_in_test"]["modules"]
