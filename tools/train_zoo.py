@@ -201,7 +201,7 @@ def main(argv=None):
         record["training"] = {**training_block("in progress", model.num_modules),
                               "end_to_end_run": {**{key: progress[key] for key in _END_TO_END_KEYS},
                                                  "checkpoint": pointer}}
-        write_json(out / zoo.METADATA_FILE, record)
+        zoo.write_card(out, record)  # the card tells the compute so far
         print(f"committable: {out} holds the end-to-end baseline at step {pointer['step']} "
               f"of {progress['end_to_end_steps']}", flush=True)
 

@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -153,6 +154,9 @@ def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_p
         assert baseline["end_to_end_run"]["checkpoint"]["step"] == baseline["seconds"]["end_to_end"]["steps"] == 1
         assert (zoo_dir / "tiny-bair" / "end_to_end.checkpoint.h5").is_file()
         assert zoo.from_pretrained(str(zoo_dir / "tiny-bair")).active_modules == 2  # hashes still hold
+        rendered = shutil.copytree(zoo_dir / "tiny-bair", tmp_path / "rendered")
+        zoo.write_card(rendered)  # what tools/make_model_card.py would write: nothing is stale
+        assert (rendered / zoo.CARD_FILE).read_text() == (zoo_dir / "tiny-bair" / zoo.CARD_FILE).read_text()
         # ... and continues from it on a machine without the work folder.
         monkeypatch.setattr(training, "fit_end_to_end", fit_end_to_end)
         assert load_tool("train_zoo").main(argv + ["--workdir", str(tmp_path / "fresh")]) == 0
