@@ -1,8 +1,11 @@
 """What the wheel ships, and what importing it loads."""
 
 import tomllib
+from pathlib import PurePath
 
 from presets import ROOT
+
+from ghvae_keras import zoo
 
 
 def test_wheel_ships_every_package_and_the_zoo():
@@ -16,10 +19,12 @@ def test_wheel_ships_every_package_and_the_zoo():
     }
     assert found <= packages, f"add to [tool.setuptools] packages: {sorted(found - packages)}"
     assert config["package-dir"]["ghvae_keras.zoo_presets"] == "zoo"
-    # Every file of every preset is shipped: a listed file that is missing fails verification.
+    # Every file of every preset is shipped (a listed file that is missing
+    # fails verification), and a run's training state is not.
     patterns = config["package-data"]["ghvae_keras.zoo_presets"]
+    assert not any(PurePath("preset", zoo.TRAINING_STATE_FILE).match(pattern) for pattern in patterns)
     for path in (ROOT / "zoo").rglob("*"):
-        if path.is_file():
+        if path.is_file() and path.name != zoo.TRAINING_STATE_FILE:
             relative = path.relative_to(ROOT / "zoo")
             assert any(relative.match(pattern) for pattern in patterns), f"{relative} is not in the wheel"
 

@@ -68,8 +68,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRESS_FILE = "progress.json"
-# Not `*.weights.h5`: the wheel ships a preset folder's weights, not training state.
-END_TO_END_CHECKPOINT = "end_to_end.checkpoint.h5"
 # What fixes the end-to-end baseline's length, recorded once it is priced.
 _END_TO_END_KEYS = ("end_to_end_steps", "probe_cpu_per_step", "probe_processor")
 
@@ -118,7 +116,7 @@ def main(argv=None):
         baseline_run = committed.get("end_to_end_run")
         if baseline_run:  # the end-to-end baseline too, part way through
             progress.update({key: baseline_run[key] for key in _END_TO_END_KEYS})
-            training.import_checkpoint(workdir / "end_to_end", out / END_TO_END_CHECKPOINT,
+            training.import_checkpoint(workdir / "end_to_end", out / zoo.TRAINING_STATE_FILE,
                                        baseline_run["checkpoint"])
     if progress.setdefault("plan", plan) != plan:
         sys.exit(f"train_zoo: {workdir} was started with {progress['plan']}, not {plan}; "
@@ -196,7 +194,7 @@ def main(argv=None):
         save_progress()
 
     def commit_end_to_end(epoch, logs):
-        pointer = training.export_latest(workdir / "end_to_end", out / END_TO_END_CHECKPOINT)
+        pointer = training.export_latest(workdir / "end_to_end", out / zoo.TRAINING_STATE_FILE)
         record = zoo.read_metadata(out)
         record["training"] = {**training_block("in progress", model.num_modules),
                               "end_to_end_run": {**{key: progress[key] for key in _END_TO_END_KEYS},

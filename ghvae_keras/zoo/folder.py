@@ -35,6 +35,9 @@ WEIGHTS_FILE = "model.weights.h5"
 CARD_FILE = "README.md"
 SAMPLE_FILE = "sample.npz"
 PRESET_FILES = (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, CARD_FILE, SAMPLE_FILE, PREVIEW_FILE, PLOT_FILE)
+# A training run's state kept in the folder while the run lasts, so that it
+# resumes from what is committed (tools/train_zoo.py); never shipped or listed.
+TRAINING_STATE_FILE = "end_to_end.checkpoint.h5"
 # Every file but the metadata carries a sha256 in the metadata.
 _HASHED_FILES = tuple(name for name in PRESET_FILES if name != METADATA_FILE)
 # Formats that execute code or unpickle on load; a preset holding one is refused.

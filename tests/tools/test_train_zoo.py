@@ -152,7 +152,7 @@ def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_p
         baseline = zoo.read_metadata(zoo_dir / "tiny-bair")["training"]
         assert (baseline["status"], baseline["stages_trained"]) == ("in progress", 2)
         assert baseline["end_to_end_run"]["checkpoint"]["step"] == baseline["seconds"]["end_to_end"]["steps"] == 1
-        assert (zoo_dir / "tiny-bair" / "end_to_end.checkpoint.h5").is_file()
+        assert (zoo_dir / "tiny-bair" / zoo.TRAINING_STATE_FILE).is_file()
         assert zoo.from_pretrained(str(zoo_dir / "tiny-bair")).active_modules == 2  # hashes still hold
         rendered = shutil.copytree(zoo_dir / "tiny-bair", tmp_path / "rendered")
         zoo.write_card(rendered)  # what tools/make_model_card.py would write: nothing is stale
@@ -163,7 +163,7 @@ def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_p
     done = zoo.read_metadata(zoo_dir / "tiny-bair")
     # Step 1 was not trained again: the ledger counts each step once.
     assert done["training"]["seconds"]["end_to_end"]["steps"] == done["training"]["end_to_end_steps"]
-    assert not (zoo_dir / "tiny-bair" / "end_to_end.checkpoint.h5").exists()
+    assert not (zoo_dir / "tiny-bair" / zoo.TRAINING_STATE_FILE).exists()
     assert (done["training"]["status"], done["training"]["stages_trained"]) == ("complete", 2)
     assert done["training"]["seconds"]["stage_1"] == partial["training"]["seconds"]["stage_1"]
     assert "stage_2" in done["training"]["seconds"] and done["metrics"]["stand_in_test"]["modules"]
