@@ -95,6 +95,7 @@ def main(argv=None):
                  "(the zoo's folder holds the stand-in weights)")
     workdir = Path(args.workdir or ROOT / "runs" / args.preset)
     progress_path = workdir / PROGRESS_FILE
+    baseline_dir = workdir / "end_to_end"  # the end-to-end baseline's checkpoints
     if workdir.exists() and any(workdir.iterdir()) and not args.resume:
         sys.exit(f"train_zoo: {workdir} holds an earlier run; pass --resume to continue it "
                  "or remove the folder")
@@ -116,7 +117,7 @@ def main(argv=None):
         baseline_run = committed.get("end_to_end_run")
         if baseline_run:  # the end-to-end baseline too, part way through
             progress.update({key: baseline_run[key] for key in _END_TO_END_KEYS})
-            training.import_checkpoint(workdir / "end_to_end", out / zoo.TRAINING_STATE_FILE,
+            training.import_checkpoint(baseline_dir, out / zoo.TRAINING_STATE_FILE,
                                        baseline_run["checkpoint"])
     if progress.setdefault("plan", plan) != plan:
         sys.exit(f"train_zoo: {workdir} was started with {progress['plan']}, not {plan}; "
@@ -194,7 +195,7 @@ def main(argv=None):
         save_progress()
 
     def commit_end_to_end(epoch, logs):
-        pointer = training.export_latest(workdir / "end_to_end", out / zoo.TRAINING_STATE_FILE)
+        pointer = training.export_latest(baseline_dir, out / zoo.TRAINING_STATE_FILE)
         record = zoo.read_metadata(out)
         record["training"] = {**training_block("in progress", model.num_modules),
                               "end_to_end_run": {**{key: progress[key] for key in _END_TO_END_KEYS},
@@ -205,7 +206,7 @@ def main(argv=None):
 
     baseline = training.fit_end_to_end(
         GHVAE.from_config(model.get_config()), train_data, steps=progress["end_to_end_steps"],
-        checkpoint_dir=workdir / "end_to_end", checkpoint_every=args.checkpoint_every,
+        checkpoint_dir=baseline_dir, checkpoint_every=args.checkpoint_every,
         optimizer=optimizer(progress["end_to_end_steps"]), noise_seed=args.seed,
         callbacks=[ledger, keras.callbacks.LambdaCallback(on_epoch_end=commit_end_to_end)],
         verbose=2,
