@@ -41,6 +41,12 @@ Variants (`--variants`, comma-separated; default all that apply):
 
 Variants combine with `+`: `skip_previous+cosine_lr`.
 
+`--top-stage` asks why the top module helps or not at the preset's own
+budget: every variant starts from the preset's shipped modules 1..K-1
+(`zoo/PRESET/model.weights.h5`) and trains only module K, from a fresh
+initialization, for the whole `--budget`. Variants that change the shape of
+the lower modules' weights (`wide`, `decoder_actions`) do not apply.
+
 Results go to `--out` (default `runs/ablation-PRESET.json`), one entry per
 variant, written as each finishes; a rerun skips the variants already there
 (`--redo` trains them again). Prints one JSON line per variant and, at the
@@ -75,6 +81,8 @@ CHANGES = {
     "open_blend": "the pixel decoder's blend starts at half skip, half generated colours",
     "motion_loss": "each pixel's error weighted by how much it changes",
 }
+# Variants whose lower modules' weights differ in shape from the preset's.
+RESHAPING = ("wide", "decoder_actions")
 # A moving arm changes its pixels by about 0.2-0.5: they weigh 3-6 times the still background.
 MOTION_WEIGHT = 10.0
 
@@ -93,6 +101,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--redo", action="store_true", help="train variants already in --out again")
+    parser.add_argument("--top-stage", action="store_true",
+                        help="train only the top module, over the preset's shipped modules below it")
     args = parser.parse_args(argv)
 
     from ghvae_keras import training
@@ -113,11 +123,13 @@ def main(argv=None):
                 parser.error(f"unknown variant {part!r}; choose from {', '.join(CHANGES)}")
             if part == "decoder_actions" and not action_conditioned:
                 parser.error(f"{args.preset} has no actions: decoder_actions does not apply")
+            if args.top_stage and part in RESHAPING:
+                parser.error(f"{part} changes the lower modules' weights: it does not apply with --top-stage")
     out = args.out or ROOT / "runs" / f"ablation-{args.preset}.json"
     results = json.loads(out.read_text()) if out.is_file() else {}
     settings = {"preset": args.preset, "data": args.data or metadata["data"]["stand_in"]["name"],
                 "budget_cpu_seconds": args.budget, "videos": args.videos, "samples": args.samples,
-                "seed": args.seed, "threads": threads}
+                "seed": args.seed, "threads": threads, **({"top_stage": True} if args.top_stage else {})}
     if results.get("settings", settings) != settings:
         sys.exit(f"ablate: {out} holds results for {results['settings']}, not {settings}; "
                  "use the same options or another --out")
@@ -128,7 +140,7 @@ def main(argv=None):
     for name in names:
         if name in results["variants"] and not args.redo:
             continue
-        entry = run_variant(name, config, metadata, settings, args)
+        entry = run_variant(name, config, metadata, settings, args, folder)
         results["variants"][name] = entry
         write_json(out, results)
         print(json.dumps({"variant": name, **entry}), flush=True)
@@ -190,24 +202,38 @@ def _set_blend_bias(model, bias):
     out.bias.assign(values)
 
 
-def run_variant(name, config, metadata, settings, args):
+def initial_model(config, train, seed, shipped_from=None):
+    """The variant's model before training; with `shipped_from` (a preset
+    folder), modules 1..K-1 hold that preset's weights."""
     import keras
 
-    from ghvae_keras import GHVAE, evaluation, training
+    from ghvae_keras import GHVAE, from_pretrained
+
+    keras.utils.set_random_seed(seed)
+    model = GHVAE.from_config(config)
+    if train["blend_bias"] is not None:
+        _set_blend_bias(model, train["blend_bias"])
+    if shipped_from is not None:
+        shipped = from_pretrained(str(shipped_from))
+        for module, trained in zip(model.ghvae_modules[:-1], shipped.ghvae_modules[:-1]):
+            module.set_weights(trained.get_weights())
+    return model
+
+
+def run_variant(name, config, metadata, settings, args, folder):
+    from ghvae_keras import evaluation, training
     from ghvae_keras import data as datasets
 
     protocol = metadata["protocol"]
     config, train = recipe(name, config, protocol)
-    keras.utils.set_random_seed(args.seed)
-    model = GHVAE.from_config(config)
-    if train["blend_bias"] is not None:
-        _set_blend_bias(model, train["blend_bias"])
+    model = initial_model(config, train, args.seed, folder if args.top_stage else None)
+    trained_stages = [model.num_modules] if args.top_stage else range(1, model.num_modules + 1)
     data = datasets.load(settings["data"], "train", train["sequence_length"], train["batch_size"],
                          seed=args.seed, image_size=model.image_size, data_dir=args.data_dir)
-    share = args.budget / model.num_modules
+    share = args.budget / len(trained_stages)
     stages = {}
     started = time.time()
-    for stage in range(1, model.num_modules + 1):
+    for stage in trained_stages:
         budget = CpuBudget(share, 1e-3 if train["cosine_lr"] else None)
         # The budget ends a stage; the step count only has to be out of reach.
         training.fit_greedy(model, data, steps_per_stage=10**6, checkpoint_every=10**6, stages=[stage],
@@ -293,12 +319,14 @@ def markdown_table(results):
     settings = results["settings"]
     any_entry = next(iter(variants.values()))
     top = max(int(k) for k in any_entry["modules"])
+    trained = (f"training module {top} alone, over the shipped modules 1..{top - 1}," if settings.get("top_stage")
+               else "greedy training")
     lines = [
         f"{settings['preset']} on {settings['data']}: {settings['budget_cpu_seconds']:.0f} process-CPU s "
-        f"of greedy training per variant; {any_entry['videos']} test videos, best of {settings['samples']}, "
+        f"of {trained} per variant; {any_entry['videos']} test videos, best of {settings['samples']}, "
         f"{any_entry['horizon']} predicted frames",
         "",
-        f"| variant | steps (stages 1..{top}) | PSNR 1..{top} modules | SSIM {top} modules "
+        f"| variant | steps ({'stage ' if settings.get('top_stage') else 'stages 1..'}{top}) | PSNR 1..{top} modules | SSIM {top} modules "
         f"| PSNR {top} − copy | actions worth ({top} modules) |",
         "|---|---|---|---|---|---|",
     ]

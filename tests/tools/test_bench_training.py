@@ -119,3 +119,51 @@ def test_ablate_trains_variants_at_equal_cpu_and_skips_finished_ones(tiny_zoo, t
         with pytest.raises(SystemExit, match="holds results for"):
             load_tool("ablate").main(argv[:-2] + ["--budget", "3", "--out", str(out)])
     assert np.isfinite(base["modules"]["2"]["psnr"])
+
+
+def _shipped_tiny_bair(zoo_folder):
+    """tiny-bair with trained-looking weights: every weight drawn at random."""
+    folder = zoo_folder / "tiny-bair"
+    model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=4,
+                  context_length=2, horizon=3, seed=7)
+    rng = np.random.default_rng(7)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    zoo.save_preset(model, folder, zoo.read_metadata(folder), overwrite=True)
+    return folder, model
+
+
+def test_top_stage_starts_from_the_shipped_lower_modules_and_a_fresh_top(tiny_zoo):
+    ablate = load_tool("ablate")
+    folder, shipped = _shipped_tiny_bair(tiny_zoo)
+    config = shipped.get_config()
+    config, settings = ablate.recipe("lower_cores", config, {"context": 2, "train_future": 3})
+    model = ablate.initial_model(config, settings, seed=0, shipped_from=folder)
+    assert model.lower_cores
+    for ours, theirs in zip(model.ghvae_modules[0].get_weights(), shipped.ghvae_modules[0].get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    fresh = ablate.initial_model(config, settings, seed=0)
+    for ours, init in zip(model.ghvae_modules[1].get_weights(), fresh.ghvae_modules[1].get_weights()):
+        np.testing.assert_array_equal(ours, init)
+
+
+def test_top_stage_refuses_variants_that_reshape_the_lower_modules(tiny_zoo):
+    with pytest.raises(SystemExit):
+        load_tool("ablate").main(["--preset", "tiny-bair", "--zoo", str(tiny_zoo), "--variants", "wide",
+                                  "--top-stage"])
+
+
+@pytest.mark.slow  # one variant trained and evaluated
+def test_top_stage_trains_the_top_module_alone_for_the_whole_budget(tiny_zoo, tmp_path, capsys):
+    import tensorflow_datasets as tfds
+
+    _shipped_tiny_bair(tiny_zoo)
+    out = tmp_path / "top.json"
+    argv = ["--preset", "tiny-bair", "--zoo", str(tiny_zoo), "--variants", "base", "--top-stage",
+            "--budget", "2", "--videos", "3", "--samples", "2", "--out", str(out)]
+    with tfds.testing.mock_data(num_examples=16):
+        assert load_tool("ablate").main(argv) == 0
+    results = json.loads(out.read_text())
+    stages = results["variants"]["base"]["training"]["stages"]
+    assert results["settings"]["top_stage"] is True and list(stages) == ["stage_2"]
+    assert stages["stage_2"]["cpu"] >= 2.0
+    assert "of training module 2 alone, over the shipped modules 1..1," in capsys.readouterr().out
