@@ -41,11 +41,13 @@ Variants (`--variants`, comma-separated; default all that apply):
 
 Variants combine with `+`: `skip_previous+cosine_lr`.
 
-`--top-stage` asks why the top module helps or not at the preset's own
-budget: every variant starts from the preset's shipped modules 1..K-1
-(`zoo/PRESET/model.weights.h5`) and trains only module K, from a fresh
-initialization, for the whole `--budget`. Variants that change the shape of
-the lower modules' weights (`wide`, `decoder_actions`) do not apply.
+`--top-stage` asks what the top module needs: every variant starts from the
+preset's shipped modules 1..K-1 (`zoo/PRESET/model.weights.h5`) and trains
+only module K, from a fresh initialization, for the whole `--budget`. The
+lower modules run as they were trained (the preset's `skip_from`,
+`decoder_actions` and `lower_cores`), so the variants that change those or
+their weights' shapes (`skip_previous`, `decoder_actions`, `lower_cores`,
+`wide`) do not apply.
 
 Results go to `--out` (default `runs/ablation-PRESET.json`), one entry per
 variant, written as each finishes; a rerun skips the variants already there
@@ -81,8 +83,8 @@ CHANGES = {
     "open_blend": "the pixel decoder's blend starts at half skip, half generated colours",
     "motion_loss": "each pixel's error weighted by how much it changes",
 }
-# Variants whose lower modules' weights differ in shape from the preset's.
-RESHAPING = ("wide", "decoder_actions")
+# Variants that change how modules below the top run, or their weights' shapes.
+LOWER_MODULE_VARIANTS = ("skip_previous", "decoder_actions", "lower_cores", "wide")
 # A moving arm changes its pixels by about 0.2-0.5: they weigh 3-6 times the still background.
 MOTION_WEIGHT = 10.0
 
@@ -123,8 +125,9 @@ def main(argv=None):
                 parser.error(f"unknown variant {part!r}; choose from {', '.join(CHANGES)}")
             if part == "decoder_actions" and not action_conditioned:
                 parser.error(f"{args.preset} has no actions: decoder_actions does not apply")
-            if args.top_stage and part in RESHAPING:
-                parser.error(f"{part} changes the lower modules' weights: it does not apply with --top-stage")
+            if args.top_stage and part in LOWER_MODULE_VARIANTS:
+                parser.error(f"{part} changes how the shipped lower modules run: it does not apply "
+                             "with --top-stage")
     out = args.out or ROOT / "runs" / f"ablation-{args.preset}.json"
     results = json.loads(out.read_text()) if out.is_file() else {}
     settings = {"preset": args.preset, "data": args.data or metadata["data"]["stand_in"]["name"],
@@ -153,16 +156,20 @@ def main(argv=None):
 # feed_predictions).
 VARIANT_OPTIONS = ("skip_from", "decoder_actions", "lower_cores", "feed_predictions", "render_weight",
                    "motion_weight")
+# The options that say how the modules below the top run (`--top-stage` keeps the preset's).
+LOWER_MODULE_OPTIONS = ("skip_from", "decoder_actions", "lower_cores")
 
 
-def recipe(name, config, protocol):
-    """The model config and training settings of a variant."""
+def recipe(name, config, protocol, keep=()):
+    """The model config and training settings of a variant; the options in
+    `keep` stay as `config` has them."""
     import inspect
 
     from ghvae_keras import GHVAE
 
     defaults = inspect.signature(GHVAE.__init__).parameters
-    config = {**config, **{option: defaults[option].default for option in VARIANT_OPTIONS}}
+    config = {**config, **{option: defaults[option].default for option in VARIANT_OPTIONS
+                           if option not in keep or option not in config}}
     settings = {"batch_size": 8, "sequence_length": protocol["context"] + protocol["train_future"],
                 "cosine_lr": False, "blend_bias": None}
     for part in name.split("+"):
@@ -225,7 +232,7 @@ def run_variant(name, config, metadata, settings, args, folder):
     from ghvae_keras import data as datasets
 
     protocol = metadata["protocol"]
-    config, train = recipe(name, config, protocol)
+    config, train = recipe(name, config, protocol, keep=LOWER_MODULE_OPTIONS if args.top_stage else ())
     model = initial_model(config, train, args.seed, folder if args.top_stage else None)
     trained_stages = [model.num_modules] if args.top_stage else range(1, model.num_modules + 1)
     data = datasets.load(settings["data"], "train", train["sequence_length"], train["batch_size"],

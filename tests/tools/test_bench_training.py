@@ -125,7 +125,7 @@ def _shipped_tiny_bair(zoo_folder):
     """tiny-bair with trained-looking weights: every weight drawn at random."""
     folder = zoo_folder / "tiny-bair"
     model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=4,
-                  context_length=2, horizon=3, seed=7)
+                  context_length=2, horizon=3, seed=7, skip_from="previous")
     rng = np.random.default_rng(7)
     model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
     zoo.save_preset(model, folder, zoo.read_metadata(folder), overwrite=True)
@@ -135,10 +135,11 @@ def _shipped_tiny_bair(zoo_folder):
 def test_top_stage_starts_from_the_shipped_lower_modules_and_a_fresh_top(tiny_zoo):
     ablate = load_tool("ablate")
     folder, shipped = _shipped_tiny_bair(tiny_zoo)
-    config = shipped.get_config()
-    config, settings = ablate.recipe("lower_cores", config, {"context": 2, "train_future": 3})
+    config, settings = ablate.recipe("feed_predictions", shipped.get_config(), {"context": 2, "train_future": 3},
+                                     keep=ablate.LOWER_MODULE_OPTIONS)
     model = ablate.initial_model(config, settings, seed=0, shipped_from=folder)
-    assert model.lower_cores
+    # The lower modules run as they were trained; the variant changes the rest.
+    assert model.skip_from == "previous" and model.feed_predictions
     for ours, theirs in zip(model.ghvae_modules[0].get_weights(), shipped.ghvae_modules[0].get_weights()):
         np.testing.assert_array_equal(ours, theirs)
     fresh = ablate.initial_model(config, settings, seed=0)
@@ -146,10 +147,12 @@ def test_top_stage_starts_from_the_shipped_lower_modules_and_a_fresh_top(tiny_zo
         np.testing.assert_array_equal(ours, init)
 
 
-def test_top_stage_refuses_variants_that_reshape_the_lower_modules(tiny_zoo):
+@pytest.mark.parametrize("variant", ["wide", "cosine_lr+lower_cores"])
+def test_top_stage_refuses_variants_that_change_the_lower_modules(tiny_zoo, variant, capsys):
     with pytest.raises(SystemExit):
-        load_tool("ablate").main(["--preset", "tiny-bair", "--zoo", str(tiny_zoo), "--variants", "wide",
+        load_tool("ablate").main(["--preset", "tiny-bair", "--zoo", str(tiny_zoo), "--variants", variant,
                                   "--top-stage"])
+    assert "how the shipped lower modules run" in capsys.readouterr().err
 
 
 @pytest.mark.slow  # one variant trained and evaluated
