@@ -83,8 +83,6 @@ CHANGES = {
     "open_blend": "the pixel decoder's blend starts at half skip, half generated colours",
     "motion_loss": "each pixel's error weighted by how much it changes",
 }
-# Variants that change how modules below the top run, or their weights' shapes.
-LOWER_MODULE_VARIANTS = ("skip_previous", "decoder_actions", "lower_cores", "wide")
 # A moving arm changes its pixels by about 0.2-0.5: they weigh 3-6 times the still background.
 MOTION_WEIGHT = 10.0
 
@@ -156,8 +154,10 @@ def main(argv=None):
 # feed_predictions).
 VARIANT_OPTIONS = ("skip_from", "decoder_actions", "lower_cores", "feed_predictions", "render_weight",
                    "motion_weight")
-# The options that say how the modules below the top run (`--top-stage` keeps the preset's).
+# The options that say how the modules below the top run (`--top-stage` keeps the preset's),
+# and the variants that change them or the shapes of those modules' weights.
 LOWER_MODULE_OPTIONS = ("skip_from", "decoder_actions", "lower_cores")
+LOWER_MODULE_VARIANTS = ("skip_previous", "decoder_actions", "lower_cores", "wide")
 
 
 def recipe(name, config, protocol, keep=()):
@@ -326,14 +326,16 @@ def markdown_table(results):
     settings = results["settings"]
     any_entry = next(iter(variants.values()))
     top = max(int(k) for k in any_entry["modules"])
-    trained = (f"training module {top} alone, over the shipped modules 1..{top - 1}," if settings.get("top_stage")
-               else "greedy training")
+    if settings.get("top_stage"):
+        trained, stages = f"training module {top} alone, over the shipped modules 1..{top - 1},", f"stage {top}"
+    else:
+        trained, stages = "greedy training", f"stages 1..{top}"
     lines = [
         f"{settings['preset']} on {settings['data']}: {settings['budget_cpu_seconds']:.0f} process-CPU s "
         f"of {trained} per variant; {any_entry['videos']} test videos, best of {settings['samples']}, "
         f"{any_entry['horizon']} predicted frames",
         "",
-        f"| variant | steps ({'stage ' if settings.get('top_stage') else 'stages 1..'}{top}) | PSNR 1..{top} modules | SSIM {top} modules "
+        f"| variant | steps ({stages}) | PSNR 1..{top} modules | SSIM {top} modules "
         f"| PSNR {top} − copy | actions worth ({top} modules) |",
         "|---|---|---|---|---|---|",
     ]
