@@ -311,7 +311,7 @@ def evaluate(preset, data=None, split="test", samples=1, context=None, horizon=N
 
     loaded = zoo.load_preset(preset)
     if data is None:
-        data = ((loaded.metadata.get("data") or {}).get("stand_in") or {}).get("name")
+        data = loaded.stand_in
         if data is None:
             raise InputError(f"{preset} names no stand-in dataset in its metadata: pass --data")
     result = evaluation.evaluate(

@@ -117,7 +117,7 @@ def main(argv=None):
 
     loaded = zoo.load_preset(args.preset)
     model, protocol = loaded.model, loaded.protocol
-    name = args.data or ((loaded.metadata.get("data") or {}).get("stand_in") or {}).get("name")
+    name = args.data or loaded.stand_in
     if name is None:
         sys.exit(f"probe_decoders: {args.preset} names no stand-in dataset; pass --data")
     if model.skip_from != "context":

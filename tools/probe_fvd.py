@@ -88,7 +88,7 @@ def main(argv=None):
 
     loaded = zoo.load_preset(args.preset, load_weights=False)
     protocol = loaded.protocol
-    name = args.data or ((loaded.metadata.get("data") or {}).get("stand_in") or {}).get("name")
+    name = args.data or loaded.stand_in
     if name is None:
         sys.exit(f"probe_fvd: {args.preset} names no stand-in dataset; pass --data")
     context, horizon = protocol["context"], protocol["eval_future"]

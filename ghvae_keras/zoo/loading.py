@@ -59,6 +59,12 @@ class Preset:
                 "train_future": recorded.get("train_future", self.model.horizon),
                 "eval_future": recorded.get("eval_future", self.model.horizon)}
 
+    @property
+    def stand_in(self):
+        """The name of the dataset the shipped weights were trained on (for
+        `ghvae_keras.data.load`), or None where the metadata names none."""
+        return ((self.metadata.get("data") or {}).get("stand_in") or {}).get("name")
+
 
 def load_preset(name_or_path, *, num_modules=None, revision=None, load_weights=True, token=None):
     """Loads a preset: the model, its metadata, folder and sample.

@@ -22,6 +22,14 @@ def test_registry_lists_the_four_presets_with_their_configs():
         assert (model.image_size, model.num_modules) == (64, 4)
 
 
+def test_each_preset_names_its_stand_in_as_a_loadable_dataset():
+    from ghvae_keras.data import list_datasets
+
+    stand_ins = {name: zoo.load_preset(name, load_weights=False).stand_in for name in zoo.list_models()}
+    assert stand_ins["bair-4mod"] == "sim_push" and stand_ins["kitti-4mod"] == "sim_drive/suburban"
+    assert set(stand_ins.values()) <= set(list_datasets())
+
+
 
 # -- the shipped zoo -------------------------------------------------------------
 
