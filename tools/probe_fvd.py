@@ -111,7 +111,8 @@ def main(argv=None):
         predicted = np.clip(predicted, 0.0, 1.0).astype(np.float32)
         clips = np.concatenate([past, predicted], axis=1)
         mean_psnr = float(np.mean(psnr(future, predicted).numpy()))  # inf for the true future
-        rows[row] = {"fvd": float(f"{features_distance(real, embedder(clips)):.5g}"),
+        features = real if row == "true_future" else embedder(clips)  # those clips are the real ones
+        rows[row] = {"fvd": float(f"{features_distance(real, features):.5g}"),
                      "psnr": round(mean_psnr, 2) if math.isfinite(mean_psnr) else None}
     print(json.dumps({"preset": args.preset, "data": name, "split": args.split, "videos": len(videos),
                       "context": context, "horizon": horizon, "i3d": "random" if args.random_weights else "kinetics-400",
