@@ -227,6 +227,9 @@ def _metrics_section(metadata, folder=""):
         for label, figures in rows:
             lines.append(f"| {label} | {_fmt(figures.get('psnr'), 2)} | {_fmt(figures.get('ssim'), 4)} | "
                          f"{_fmt(figures.get('fvd'), 1)} |")
+        if baseline and reports.copies_last_frame(baseline, block):
+            lines += ["", "The end-to-end baseline's predictions are the last context frame, pixel for pixel: "
+                          "its training collapsed, so its row measures copying, not end-to-end training."]
         lines += _horizon_sentence(block)
         if name == reports.plotted_block(metadata) and render_psnr_plot(metadata) is not None:
             lines += ["", f"![PSNR per predicted frame]({folder}{PLOT_FILE})"]
@@ -422,11 +425,13 @@ def _fmt(value, decimals):
 def _zoo_summary(models):
     """One row per evaluated preset: the smallest and the full stack, the
     end-to-end baseline and copy-last-frame, in PSNR and FVD."""
-    rows = []
+    rows, collapsed = [], []
     for name, metadata in models.items():
         block = (metadata.get("metrics") or {}).get(reports.STAND_IN_TEST)
         if not block:
             continue
+        if block.get(reports.END_TO_END) and reports.copies_last_frame(block[reports.END_TO_END], block):
+            collapsed.append(f"`{name}`")
         counts = sorted(block["modules"], key=int)
         columns = [block["modules"][counts[0]], block["modules"][counts[-1]],
                    block.get(reports.END_TO_END) or {}, block[reports.COPY_LAST_FRAME]]
@@ -447,6 +452,9 @@ def _zoo_summary(models):
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
+        *([f"The end-to-end baseline of {' and '.join(collapsed)} collapsed in training: its predictions "
+           "are the last context frame, pixel for pixel, and its columns repeat copying's.", ""]
+          if collapsed else []),
     ]
 
 

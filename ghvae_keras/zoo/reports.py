@@ -106,6 +106,18 @@ def metrics_block(result, command=None):
     }
 
 
+def copies_last_frame(figures, block):
+    """Whether `figures` (a model's entry in a metrics `block`) are copying
+    the last context frame's, PSNR, SSIM and FVD alike: a model whose
+    prediction is that frame, pixel for pixel (a training run that died,
+    e.g. with the pixel decoder's blend saturated on the skip frame)."""
+    floor = block[COPY_LAST_FRAME]
+    shared = [metric for metric in ("psnr", "ssim", "fvd")
+              if figures.get(metric) is not None and floor.get(metric) is not None]
+    return bool(shared) and all(np.isclose(figures[metric], floor[metric], rtol=1e-9, atol=0.0)
+                                for metric in shared)
+
+
 def plotted_block(metadata):
     """The name of the metrics block a card plots: the stand-in's, else the first."""
     blocks = metadata.get("metrics") or {}

@@ -1,5 +1,7 @@
 """Model cards rendered from metadata."""
 
+import json
+from pathlib import Path
 
 import huggingface_hub
 
@@ -77,8 +79,6 @@ def test_card_tables_the_planning_benchmark(preset):
     zoo.verify_preset(preset)
 
 
-
-
 def test_a_probe_only_planning_block_shows_the_action_response_and_its_command(preset):
     metadata = zoo.read_metadata(preset)
     command = "python tools/bench_planning.py --preset robonet-4mod --tiers none"
@@ -92,3 +92,17 @@ def test_a_probe_only_planning_block_shows_the_action_response_and_its_command(p
     assert "| policy |" not in section and "takes other actions than this model's" in section
     assert "GHVAE, 4 modules: spread 0.40, PSNR 17.50 dB." in section
     assert f"```bash\n{command}\n```" in section
+
+
+def test_a_baseline_that_only_copies_the_last_frame_is_called_collapsed(preset):
+    from ghvae_keras.zoo import cards, reports
+
+    metadata = zoo.read_metadata(preset)
+    reference = json.loads((Path(__file__).parents[2] / "zoo" / "reference_results.json").read_text())
+    healthy = cards.render_card(metadata) + cards.render_zoo_card({"tiny-2mod": metadata}, reference)
+    assert "collapsed" not in healthy
+    block = metadata["metrics"][reports.STAND_IN_TEST]
+    block[reports.END_TO_END].update({key: block[reports.COPY_LAST_FRAME][key] for key in ("psnr", "ssim", "fvd")})
+    assert "its training collapsed" in cards.render_card(metadata)
+    assert ("The end-to-end baseline of `tiny-2mod` collapsed in training"
+            in cards.render_zoo_card({"tiny-2mod": metadata}, reference))
