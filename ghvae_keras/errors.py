@@ -31,6 +31,13 @@ class NonFiniteLossError(GHVAEError, RuntimeError):
     """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
 
 
+class TrainingCollapsedError(GHVAEError, RuntimeError):
+    """Training's predictions became the last context frame, pixel for pixel,
+    over a whole checkpoint interval: the pixel decoder's blend is saturated
+    on it and no gradient reaches the model any more. The last checkpoint
+    before it is kept."""
+
+
 class DataError(GHVAEError):
     """The data asked for cannot be provided, for a reason the user can fix."""
 

@@ -27,7 +27,9 @@ class GHVAE(keras.Model):
     training forward pass: it predicts frames `context_length + 1 .. T` from
     the true previous frames (or its own, `feed_predictions`), adds
     `reconstruction + beta * KL` with `add_loss`, and returns `{"frames",
-    "reconstruction", "kl"}`.
+    "reconstruction", "kl", "copy_last_frame"}`, the last the error of
+    copying the last context frame on the same clips (logged beside
+    `reconstruction`, the floor it must beat).
 
     Args:
         image_size: height and width of the frames; divisible by
@@ -162,6 +164,7 @@ class GHVAE(keras.Model):
         ]
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.copy_tracker = keras.metrics.Mean(name="copy_last_frame")
         # Every module exists from the start, so weights load into any stage.
         self.build()
 
@@ -322,6 +325,8 @@ class GHVAE(keras.Model):
         targets = frames[:, self.context_length:]
         squared = ops.square(predicted - targets)
         reconstruction = ops.mean(squared, axis=(1, 2, 3, 4))
+        copy_last_frame = ops.mean(ops.square(frames[:, self.context_length - 1:self.context_length] - targets),
+                                   axis=(1, 2, 3, 4))
         fit = reconstruction
         if self.motion_weight:
             previous = frames[:, self.context_length - 1:-1]
@@ -333,7 +338,8 @@ class GHVAE(keras.Model):
             rendered = self._render_future(features, actions)
             loss = loss + self.render_weight * ops.mean(ops.square(rendered - targets))
         self.add_loss(loss)
-        return {"frames": predicted, "reconstruction": reconstruction, "kl": kl}
+        return {"frames": predicted, "reconstruction": reconstruction, "kl": kl,
+                "copy_last_frame": ops.stop_gradient(copy_last_frame)}
 
     def _training_level_step(self, level, core_output, current, next_features, inputs, step):
         """Module `level`'s prediction of the next features in training, and
@@ -437,6 +443,7 @@ class GHVAE(keras.Model):
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         self.reconstruction_tracker.update_state(y_pred["reconstruction"])
         self.kl_tracker.update_state(y_pred["kl"])
+        self.copy_tracker.update_state(y_pred["copy_last_frame"])
         return super().compute_metrics(x, y, y_pred, sample_weight)
 
     def _unpack_training_inputs(self, inputs):

@@ -3,7 +3,7 @@ files (`checkpoints`), on any Keras backend; on TensorFlow on the devices a
 `tf.distribute` strategy names (`strategies`), on JAX on those of the
 `keras.distribution` in force."""
 
-from ghvae_keras.errors import NonFiniteLossError
+from ghvae_keras.errors import NonFiniteLossError, TrainingCollapsedError
 from ghvae_keras.training.checkpoints import (
     POINTER,
     CheckpointManager,
@@ -33,6 +33,7 @@ __all__ = [
     "STRATEGIES",
     "CheckpointManager",
     "NonFiniteLossError",
+    "TrainingCollapsedError",
     "TrainingResult",
     "add_noise",
     "configure_threads",

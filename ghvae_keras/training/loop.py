@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from ghvae_keras.atomic_files import write_json
-from ghvae_keras.errors import InputError, NonFiniteLossError
+from ghvae_keras.errors import InputError, NonFiniteLossError, TrainingCollapsedError
 from ghvae_keras.model import GHVAE
 from ghvae_keras.training.checkpoints import CheckpointManager
 from ghvae_keras.training.strategies import is_chief, multiworker_fit_workaround, on_strategy
@@ -396,22 +396,31 @@ def _fit_phase(
             shuffle=False,  # the dataset shuffles, not Keras
             verbose=verbose,
         )
-    if guard.bad_loss is not None:
+    if guard.bad_loss is not None or guard.collapsed_at is not None:
         kept = manager.latest() if manager else None
         where = (
             f"the last good checkpoint ({kept['phase']} step {kept['step']}) is kept in "
             f"{manager.directory}"
             if kept else "no checkpoint was written"
         )
-        raise NonFiniteLossError(
-            f"{phase}: loss became {guard.bad_loss} at step {guard.bad_step}; "
-            f"training stopped and {where}"
+        if guard.bad_loss is not None:
+            raise NonFiniteLossError(
+                f"{phase}: loss became {guard.bad_loss} at step {guard.bad_step}; "
+                f"training stopped and {where}"
+            )
+        raise TrainingCollapsedError(
+            f"{phase}: from step {guard.collapsed_at - interval + 1} to {guard.collapsed_at} every "
+            "predicted frame was the last context frame, pixel for pixel (the pixel decoder's "
+            "blend saturated on it, so no gradient reaches the model); training stopped and "
+            f"{where}. Start again from an earlier checkpoint, another seed or a lower learning rate"
         )
     return fit.history
 
 
 class _CheckpointEachInterval(keras.callbacks.Callback):
-    """Saves a checkpoint at the end of each interval; stops on a bad loss."""
+    """Saves a checkpoint at the end of each interval; stops on a bad loss
+    and on an interval whose predictions all copied the last context frame
+    (their error equals copying's: a run that cannot learn any more)."""
 
     def __init__(self, manager, phase, interval, steps, config):
         super().__init__()
@@ -423,6 +432,7 @@ class _CheckpointEachInterval(keras.callbacks.Callback):
         self.epoch = 0
         self.bad_loss = None
         self.bad_step = None
+        self.collapsed_at = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -435,9 +445,14 @@ class _CheckpointEachInterval(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.bad_loss is not None or self.manager is None:
-            return
         step = (epoch + 1) * self.interval
+        logs = logs or {}
+        if self.bad_loss is None and "copy_last_frame" in logs and math.isclose(
+                logs["reconstruction"], logs["copy_last_frame"], rel_tol=1e-6):
+            self.collapsed_at = step
+            self.model.stop_training = True
+        if self.bad_loss is not None or self.collapsed_at is not None or self.manager is None:
+            return
         self.manager.save(self.model, self.phase, step, step >= self.steps, self.config)
 
 

@@ -16,6 +16,7 @@ from ghvae_keras import GHVAE
 from ghvae_keras.training import (
     CheckpointManager,
     NonFiniteLossError,
+    TrainingCollapsedError,
     add_noise,
     fit_end_to_end,
     fit_greedy,
@@ -181,6 +182,32 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_config, t
     model = GHVAE(**tiny_config)
     manager.restore(model, latest)
     assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def _copying_model(config):
+    """A model whose pixel decoder's mask logit is far past sigmoid's range:
+    every frame it predicts is the skip frame, and no gradient can change it."""
+    model = GHVAE(**config)
+    out = model.ghvae_modules[0].decoder.out
+    bias = np.array(out.bias)
+    bias[-1] = 100.0
+    out.bias.assign(bias)
+    return model
+
+
+def test_a_run_that_only_copies_the_last_frame_stops_and_says_so(tiny_config, tmp_path):
+    healthy = fit_greedy(GHVAE(**tiny_config), make_dataset(), steps_per_stage=2, stages=[1],
+                         optimizer=_sgd, verbose=0).history["stage_1"]
+    assert healthy["reconstruction"][-1] < healthy["copy_last_frame"][-1]
+    with pytest.raises(TrainingCollapsedError, match=r"stage_1: from step 1 to 2 every predicted frame was "
+                                                     r"the last context frame.*no checkpoint was written"):
+        fit_greedy(_copying_model(tiny_config), make_dataset(), steps_per_stage=4, stages=[1],
+                   checkpoint_dir=str(tmp_path / "greedy"), checkpoint_every=2, optimizer=_sgd, verbose=0)
+    with pytest.raises(TrainingCollapsedError, match=r"end_to_end: from step 1 to 2 every"):
+        fit_end_to_end(_copying_model(tiny_config), make_dataset(), steps=4,
+                       checkpoint_dir=str(tmp_path / "end_to_end"), checkpoint_every=2, optimizer=_sgd,
+                       verbose=0)
+    assert CheckpointManager(str(tmp_path / "end_to_end")).latest() is None
 
 
 def test_resume_refuses_a_checkpoint_of_another_model(tiny_config, tmp_path):
