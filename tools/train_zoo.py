@@ -34,7 +34,11 @@ end-to-end baseline, as long again, each checkpoint is copied there too
 under `training.end_to_end_run`; gone when the run completes). Commit the
 folder after a `committable:` line, and the same command continues from it
 (at the next stage, or at the baseline's step) on a machine without the
-work folder. Compute is counted in process CPU seconds, which stay comparable
+work folder. A baseline that stops with `TrainingCollapsedError` (its
+predictions became the last context frame) trains again from another
+initialization with `--resume --retrain-baseline` (the greedy modules stay;
+its restarts are recorded); an interrupted retrain continues with `--resume`.
+Compute is counted in process CPU seconds, which stay comparable
 when other work shares the machine; training uses every core
 (`training.configure_threads`, recorded in the metadata). Set
 `TF_NUM_INTRAOP_THREADS=1` to run two presets side by side.
@@ -59,6 +63,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -69,7 +74,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 PROGRESS_FILE = "progress.json"
 # What fixes the end-to-end baseline's length, recorded once it is priced.
-_END_TO_END_KEYS = ("end_to_end_steps", "probe_cpu_per_step", "probe_processor")
+_END_TO_END_KEYS = ("end_to_end_steps", "probe_cpu_per_step", "probe_processor", "baseline_restarts")
 
 
 def main(argv=None):
@@ -111,12 +116,14 @@ def main(argv=None):
     # A run that the preset folder itself records (committed stage by stage)
     # continues from there, also on a machine without the work folder.
     out_metadata = zoo.read_metadata(out) if (out / zoo.METADATA_FILE).is_file() else {}
-    committed = _committed_run(reports, out_metadata, out, plan)
+    committed = _committed_run(reports, out_metadata, out, plan, complete_too=args.retrain_baseline)
     if committed and not progress:
-        progress = {"plan": plan, "seconds": committed["seconds"], "device": committed["device"]}
+        progress = {"plan": plan, "seconds": committed["seconds"], "device": committed["device"],
+                    **({"baseline_restarts": committed["baseline_restarts"]}
+                       if "baseline_restarts" in committed else {})}
         baseline_run = committed.get("end_to_end_run")
         if baseline_run:  # the end-to-end baseline too, part way through
-            progress.update({key: baseline_run[key] for key in _END_TO_END_KEYS})
+            progress.update({key: baseline_run[key] for key in _END_TO_END_KEYS if key in baseline_run})
             training.import_checkpoint(baseline_dir, out / zoo.TRAINING_STATE_FILE,
                                        baseline_run["checkpoint"])
     if progress.setdefault("plan", plan) != plan:
@@ -125,6 +132,19 @@ def main(argv=None):
 
     def save_progress():
         write_json(progress_path, progress)
+
+    if args.retrain_baseline:
+        if not args.resume or not progress.get("seconds"):
+            sys.exit("train_zoo: --retrain-baseline continues a run: pass --resume, with its work folder "
+                     "or its committed preset folder")
+        shutil.rmtree(baseline_dir, ignore_errors=True)
+        (workdir / "evaluation.json").unlink(missing_ok=True)
+        (out / zoo.TRAINING_STATE_FILE).unlink(missing_ok=True)
+        progress.setdefault("seconds", {}).pop("end_to_end", None)
+        progress["baseline_restarts"] = progress.get("baseline_restarts", 0) + 1
+        save_progress()
+        print(f"train_zoo: the end-to-end baseline starts again (restart {progress['baseline_restarts']})",
+              flush=True)
 
     keras.utils.set_random_seed(args.seed)
     config = {**zoo.read_config(preset_dir / zoo.CONFIG_FILE), **plan["set"]}
@@ -197,13 +217,18 @@ def main(argv=None):
     def commit_end_to_end(epoch, logs):
         pointer = training.export_latest(baseline_dir, out / zoo.TRAINING_STATE_FILE)
         record = zoo.read_metadata(out)
+        record.pop("metrics", None)  # a retrained baseline's earlier figures no longer hold
         record["training"] = {**training_block("in progress", model.num_modules),
-                              "end_to_end_run": {**{key: progress[key] for key in _END_TO_END_KEYS},
+                              "end_to_end_run": {**{key: progress[key] for key in _END_TO_END_KEYS
+                                                    if key in progress},
                                                  "checkpoint": pointer}}
         zoo.write_card(out, record)  # the card tells the compute so far
         print(f"committable: {out} holds the end-to-end baseline at step {pointer['step']} "
               f"of {progress['end_to_end_steps']}", flush=True)
 
+    if progress.get("baseline_restarts") and training.latest_checkpoint(baseline_dir) is None:
+        # Another initial draw than the run before it, repeatable from the seed.
+        keras.utils.set_random_seed(args.seed + progress["baseline_restarts"])
     baseline = training.fit_end_to_end(
         GHVAE.from_config(model.get_config()), train_data, steps=progress["end_to_end_steps"],
         checkpoint_dir=baseline_dir, checkpoint_every=args.checkpoint_every,
@@ -253,7 +278,9 @@ def main(argv=None):
     metrics_key = reports.STAND_IN_TEST if data_name == stand_in else "test"
     own = {} if out.resolve() == preset_dir.resolve() else {"name": out.name, "hub": None}  # not the registry's copy
     training_metadata = {**training_block("complete", model.num_modules),
-                         "end_to_end_steps": progress["end_to_end_steps"]}
+                         "end_to_end_steps": progress["end_to_end_steps"],
+                         **({"baseline_restarts": progress["baseline_restarts"]}
+                            if progress.get("baseline_restarts") else {})}
     if "priced_on" in compute:
         training_metadata["priced_on"] = compute["priced_on"]
     # Earlier metrics and planning results described the weights this run replaces.
@@ -304,11 +331,12 @@ def _overrides(pairs):
     return dict(sorted(overrides.items()))
 
 
-def _committed_run(reports, metadata, out, plan):
+def _committed_run(reports, metadata, out, plan, complete_too=False):
     """The preset folder's record of a run with this plan that is part way
-    through greedy training, or None."""
+    through greedy training (or, with `complete_too`, finished), or None."""
     training = metadata.get("training") or {}
-    if not reports.in_progress(training) or not (out / "model.weights.h5").is_file():
+    wanted = reports.in_progress(training) or (complete_too and training.get("status") == "complete")
+    if not wanted or not (out / "model.weights.h5").is_file():
         return None
     if training.get("plan") != plan:
         sys.exit(f"train_zoo: {out} records a run in progress with {training.get('plan')}, not {plan}; "
@@ -356,6 +384,10 @@ def _parser():
     parser.add_argument("--out", help="the preset folder to write (default: zoo/PRESET for the stand-in)")
     parser.add_argument("--workdir", help="checkpoints and logs (default: runs/PRESET)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --workdir")
+    parser.add_argument("--retrain-baseline", action="store_true",
+                        help="with --resume: discard the end-to-end baseline trained so far (its checkpoints, "
+                             "compute and evaluation) and train it again from another initialization, "
+                             "keeping the greedy modules (after a TrainingCollapsedError)")
     parser.add_argument("--train-only", action="store_true",
                         help="stop after the end-to-end baseline (evaluate later with --resume)")
     parser.add_argument("--steps-per-stage", type=int, default=300)

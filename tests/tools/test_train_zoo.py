@@ -82,6 +82,31 @@ def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tm
         with pytest.raises(SystemExit, match="was started with"):
             load_tool("train_zoo").main(argv + ["--resume", "--samples", "3"])
 
+        # A baseline trained again (after a collapse): the greedy modules stay,
+        # the baseline starts from another initialization and is evaluated anew.
+        with pytest.raises(SystemExit, match="--retrain-baseline continues a run"):
+            load_tool("train_zoo").main(argv + ["--workdir", str(tmp_path / "other"), "--retrain-baseline"])
+        first_baseline = GHVAE.from_config(model.get_config())
+        first_baseline.load_weights(workdir / "end_to_end" / "end_to_end.weights.h5")
+        code, _ = run_tool("train_zoo", argv + ["--resume", "--retrain-baseline"], capsys)
+        assert code == 0
+        retrained = zoo.read_metadata(zoo_dir / "tiny-bair")
+        assert retrained["files"]["model.weights.h5"] == written["files"]["model.weights.h5"]
+        assert retrained["metrics"]["stand_in_test"]["modules"] == block["modules"]
+        assert retrained["training"]["baseline_restarts"] == 1
+        second_baseline = GHVAE.from_config(model.get_config())
+        second_baseline.load_weights(workdir / "end_to_end" / "end_to_end.weights.h5")
+        assert not all(np.array_equal(a, b) for a, b in zip(first_baseline.get_weights(),
+                                                               second_baseline.get_weights()))
+        # Again from the committed preset folder alone, the work folder gone.
+        shutil.rmtree(workdir)
+        code, _ = run_tool("train_zoo", argv + ["--resume", "--retrain-baseline"], capsys)
+        assert code == 0
+        again = zoo.read_metadata(zoo_dir / "tiny-bair")
+        assert again["training"]["baseline_restarts"] == 2
+        assert again["training"]["seconds"]["stage_1"] == seconds["stage_1"]  # greedy not trained again
+        assert again["files"]["model.weights.h5"] == written["files"]["model.weights.h5"]
+
 
 @pytest.mark.slow  # two greedy stages, the baseline and an evaluation, at 16x16
 def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_path, capsys, monkeypatch,
