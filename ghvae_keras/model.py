@@ -27,9 +27,9 @@ class GHVAE(keras.Model):
     training forward pass: it predicts frames `context_length + 1 .. T` from
     the true previous frames (or its own, `feed_predictions`), adds
     `reconstruction + beta * KL` with `add_loss`, and returns `{"frames",
-    "reconstruction", "kl", "copy_last_frame"}`, the last the error of
-    copying the last context frame on the same clips (logged beside
-    `reconstruction`, the floor it must beat).
+    "reconstruction", "kl", "copy_last_frame"}`; `copy_last_frame` is the
+    error of copying the last context frame on the same clips, logged beside
+    `reconstruction` as the floor it must beat.
 
     Args:
         image_size: height and width of the frames; divisible by

@@ -140,7 +140,7 @@ def main(argv=None):
         shutil.rmtree(baseline_dir, ignore_errors=True)
         (workdir / "evaluation.json").unlink(missing_ok=True)
         (out / zoo.TRAINING_STATE_FILE).unlink(missing_ok=True)
-        progress.setdefault("seconds", {}).pop("end_to_end", None)
+        progress["seconds"].pop("end_to_end", None)
         progress["baseline_restarts"] = progress.get("baseline_restarts", 0) + 1
         save_progress()
         print(f"train_zoo: the end-to-end baseline starts again (restart {progress['baseline_restarts']})",
