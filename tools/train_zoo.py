@@ -38,12 +38,17 @@ work folder. A baseline that stops with `TrainingCollapsedError` (its
 predictions became the last context frame) trains again from another
 initialization with `--resume --retrain-baseline` (the greedy modules stay;
 its restarts are recorded); an interrupted retrain continues with `--resume`.
+A stage found short of steps trains again, longer, with `--resume
+--retrain-from-stage K --steps-per-stage 2500,2500,2500,6600` (one count per
+stage; those of stages 1..K-1 as they ran): modules 1..K-1 stay, K onwards
+start from their initialization, and the baseline trains again at the new
+equal compute.
 Compute is counted in process CPU seconds, which stay comparable
 when other work shares the machine; training uses every core
 (`training.configure_threads`, recorded in the metadata). Set
 `TF_NUM_INTRAOP_THREADS=1` to run two presets side by side.
 
-The recipe: `--steps-per-stage`, `--batch-size`, `--lr-schedule constant|cosine`
+The recipe: `--steps-per-stage` (one count, or one per stage), `--batch-size`, `--lr-schedule constant|cosine`
 (Adam from 1e-3, constant or decaying to 0 over each phase), `--train-future N`
 (predicted frames per training clip; the preset's protocol otherwise), and
 `--set KEY=VALUE` for the architecture (a `GHVAE` argument, e.g.
@@ -113,10 +118,20 @@ def main(argv=None):
             ("steps_per_stage", "batch_size", "checkpoint_every", "seed", "videos", "samples",
              "fvd_samples", "no_fvd", "lr_schedule")}
     plan.update(data=data_name, train_future=protocol["train_future"], set=_overrides(args.set))
+    num_modules = len(zoo.read_config(preset_dir / zoo.CONFIG_FILE)["module_channels"])
+    stage_steps = _stage_steps(args.steps_per_stage, num_modules)
+    retrain_from = args.retrain_from_stage
+    if retrain_from is not None and not 1 <= retrain_from <= num_modules:
+        sys.exit(f"train_zoo: --retrain-from-stage must be a stage of {args.preset}, 1 to {num_modules}")
+    kept_stages = retrain_from - 1 if retrain_from else num_modules
     # A run that the preset folder itself records (committed stage by stage)
     # continues from there, also on a machine without the work folder.
     out_metadata = zoo.read_metadata(out) if (out / zoo.METADATA_FILE).is_file() else {}
-    committed = _committed_run(reports, out_metadata, out, plan, complete_too=args.retrain_baseline)
+    committed = _committed_run(reports, out_metadata, out, plan, num_modules, kept_stages,
+                               complete_too=args.retrain_baseline or bool(retrain_from))
+    if retrain_from and (not args.resume or not committed or committed["stages_trained"] < kept_stages):
+        sys.exit(f"train_zoo: --retrain-from-stage {retrain_from} continues a run: pass --resume, with "
+                 f"{out} holding stages 1..{kept_stages} trained")
     if committed and not progress:
         progress = {"plan": plan, "seconds": committed["seconds"], "device": committed["device"],
                     **({"baseline_restarts": committed["baseline_restarts"]}
@@ -126,25 +141,40 @@ def main(argv=None):
             progress.update({key: baseline_run[key] for key in _END_TO_END_KEYS if key in baseline_run})
             training.import_checkpoint(baseline_dir, out / zoo.TRAINING_STATE_FILE,
                                        baseline_run["checkpoint"])
-    if progress.setdefault("plan", plan) != plan:
+    if not _same_run(progress.setdefault("plan", plan), plan, num_modules, kept_stages):
         sys.exit(f"train_zoo: {workdir} was started with {progress['plan']}, not {plan}; "
                  "use the same options or another --workdir")
 
     def save_progress():
         write_json(progress_path, progress)
 
-    if args.retrain_baseline:
-        if not args.resume or not progress.get("seconds"):
-            sys.exit("train_zoo: --retrain-baseline continues a run: pass --resume, with its work folder "
-                     "or its committed preset folder")
+    def discard_baseline():
         shutil.rmtree(baseline_dir, ignore_errors=True)
         (workdir / "evaluation.json").unlink(missing_ok=True)
         (out / zoo.TRAINING_STATE_FILE).unlink(missing_ok=True)
         progress["seconds"].pop("end_to_end", None)
+
+    if args.retrain_baseline:
+        if not args.resume or not progress.get("seconds"):
+            sys.exit("train_zoo: --retrain-baseline continues a run: pass --resume, with its work folder "
+                     "or its committed preset folder")
+        discard_baseline()
         progress["baseline_restarts"] = progress.get("baseline_restarts", 0) + 1
         save_progress()
         print(f"train_zoo: the end-to-end baseline starts again (restart {progress['baseline_restarts']})",
               flush=True)
+    if retrain_from:
+        # Stages K onwards and the baseline, whose equal compute they set, go.
+        shutil.rmtree(workdir / "greedy", ignore_errors=True)
+        discard_baseline()
+        for stage in range(retrain_from, num_modules + 1):
+            progress["seconds"].pop(f"stage_{stage}", None)
+        for key in _END_TO_END_KEYS:
+            progress.pop(key, None)
+        progress["plan"] = plan
+        save_progress()
+        print(f"train_zoo: stages {retrain_from}..{num_modules} train again, "
+              f"{', '.join(map(str, stage_steps[retrain_from - 1:]))} steps, then the baseline", flush=True)
 
     keras.utils.set_random_seed(args.seed)
     config = {**zoo.read_config(preset_dir / zoo.CONFIG_FILE), **plan["set"]}
@@ -171,15 +201,22 @@ def main(argv=None):
 
     def training_block(status, stages_trained):
         return reports.training_block(
-            dataset=data_name, command=_command(args, plan), steps_per_stage=args.steps_per_stage,
+            dataset=data_name, command=_command(args, plan), steps_per_stage=plan["steps_per_stage"],
             batch_size=args.batch_size, status=status, stages_trained=stages_trained, plan=plan,
             seed=args.seed, sequence_length=sequence_length, optimizer=_OPTIMIZERS[args.lr_schedule],
             seconds=progress["seconds"], device=progress["device"])
 
     first = 1
-    if committed:
+    if committed and retrain_from:  # modules from K onwards keep their fresh initialization
+        trained = GHVAE.from_config(config)
+        trained.load_weights(out / zoo.WEIGHTS_FILE)
+        for module, source in zip(model.ghvae_modules[:kept_stages], trained.ghvae_modules):
+            module.set_weights(source.get_weights())
+        first = retrain_from
+    elif committed:
         model.load_weights(out / zoo.WEIGHTS_FILE)  # every module's weights, trained or not
         first = committed["stages_trained"] + 1
+    if committed:
         print(f"resuming from {out}: stages 1..{first - 1} trained", flush=True)
     pointer = training.latest_checkpoint(workdir / "greedy")
     if pointer is not None:  # the work folder may be further on: it resumes mid-stage too
@@ -187,10 +224,11 @@ def main(argv=None):
         # A finished last stage is run again as a no-op that restores its weights.
         first = max(first, done + 1 if pointer["complete"] and done < model.num_modules else done)
     for stage in range(first, model.num_modules + 1):
+        steps = stage_steps[stage - 1]
         model = training.fit_greedy(
-            model, train_data, steps_per_stage=args.steps_per_stage, stages=[stage],
+            model, train_data, steps_per_stage=steps, stages=[stage],
             checkpoint_dir=workdir / "greedy", checkpoint_every=args.checkpoint_every,
-            optimizer=optimizer(args.steps_per_stage), noise_seed=args.seed, callbacks=[ledger],
+            optimizer=optimizer(steps), noise_seed=args.seed, callbacks=[ledger],
             verbose=2,
         ).model
         # The last stage too: the end-to-end baseline that follows takes as
@@ -331,17 +369,48 @@ def _overrides(pairs):
     return dict(sorted(overrides.items()))
 
 
-def _committed_run(reports, metadata, out, plan, complete_too=False):
-    """The preset folder's record of a run with this plan that is part way
-    through greedy training (or, with `complete_too`, finished), or None."""
+def _committed_run(reports, metadata, out, plan, num_modules, kept_stages, complete_too=False):
+    """The preset folder's record of a run with this plan (up to the steps of
+    stages after `kept_stages`) that is part way through greedy training
+    (or, with `complete_too`, finished), or None."""
     training = metadata.get("training") or {}
     wanted = reports.in_progress(training) or (complete_too and training.get("status") == "complete")
     if not wanted or not (out / "model.weights.h5").is_file():
         return None
-    if training.get("plan") != plan:
+    if not _same_run(training.get("plan"), plan, num_modules, kept_stages):
         sys.exit(f"train_zoo: {out} records a run in progress with {training.get('plan')}, not {plan}; "
                  "use the same options to continue it")
     return training
+
+
+def _same_run(recorded, plan, num_modules, kept_stages):
+    """Whether a recorded plan is `plan`, but for the steps of the stages
+    after `kept_stages` (those a `--retrain-from-stage` changes)."""
+    if recorded is None or {**recorded, "steps_per_stage": None} != {**plan, "steps_per_stage": None}:
+        return False
+    return (_stage_steps(recorded["steps_per_stage"], num_modules)[:kept_stages]
+            == _stage_steps(plan["steps_per_stage"], num_modules)[:kept_stages])
+
+
+def _stage_steps(steps_per_stage, num_modules):
+    """One step count per stage, from one count or a list of them."""
+    if isinstance(steps_per_stage, int):
+        return [steps_per_stage] * num_modules
+    if len(steps_per_stage) != num_modules:
+        sys.exit(f"train_zoo: --steps-per-stage takes one count or {num_modules}, one per stage, "
+                 f"got {len(steps_per_stage)}")
+    return list(steps_per_stage)
+
+
+def _steps_argument(text):
+    """`"2500"` -> 2500; `"2500,2500,2500,6600"` -> that list."""
+    try:
+        counts = [int(word) for word in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a step count or counts separated by commas, got {text!r}")
+    if min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"step counts must be positive, got {text!r}")
+    return counts[0] if len(counts) == 1 else counts
 
 
 def _commit_in_progress(zoo, model, out, metadata, protocol, training_metadata, sample, stage):
@@ -369,6 +438,7 @@ def _command(args, plan):
     for key, value in plan.items():
         if key in ("data", "set") or value is None or value is False:
             continue
+        value = ",".join(map(str, value)) if isinstance(value, list) else value
         words += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
     for key, value in plan["set"].items():
         words += ["--set", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
@@ -388,9 +458,14 @@ def _parser():
                         help="with --resume: discard the end-to-end baseline trained so far (its checkpoints, "
                              "compute and evaluation) and train it again from another initialization, "
                              "keeping the greedy modules (after a TrainingCollapsedError)")
+    parser.add_argument("--retrain-from-stage", type=int, metavar="K",
+                        help="with --resume: train greedy stages K onwards again from their initialization "
+                             "(new step counts for them in --steps-per-stage), then the baseline at the new "
+                             "equal compute; modules 1..K-1 stay")
     parser.add_argument("--train-only", action="store_true",
                         help="stop after the end-to-end baseline (evaluate later with --resume)")
-    parser.add_argument("--steps-per-stage", type=int, default=300)
+    parser.add_argument("--steps-per-stage", type=_steps_argument, default=300,
+                        help="optimizer steps per greedy stage: one count, or one per stage (2500,2500,2500,6600)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--checkpoint-every", type=int, default=50)
     parser.add_argument("--lr-schedule", choices=sorted(_OPTIMIZERS), default="constant",

@@ -59,7 +59,11 @@ def training_summary(training):
     cpu = sum(seconds[name]["cpu"] for name in stages)
     wall = sum(seconds[name]["wall"] for name in stages)
     device = training.get("device") or {}
-    text = (f"Greedy training ran {training['steps_per_stage']:,} steps per module at batch "
+    steps = training["steps_per_stage"]
+    steps = (f"{steps:,} steps per module" if isinstance(steps, int) else
+             f"{', '.join(f'{count:,}' for count in steps[:-1])} and {steps[-1]:,} steps for modules "
+             f"1 to {len(steps)}")
+    text = (f"Greedy training ran {steps} at batch "
             f"{training['batch_size']} of {training['sequence_length']}-frame clips: "
             f"{cpu / 60:,.0f} CPU minutes ({wall / 60:,.0f} minutes of wall-clock time)")
     if device:

@@ -107,6 +107,30 @@ def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tm
         assert again["training"]["seconds"]["stage_1"] == seconds["stage_1"]  # greedy not trained again
         assert again["files"]["model.weights.h5"] == written["files"]["model.weights.h5"]
 
+        # A top stage found short of steps trains again, longer, from its
+        # initialization; module 1 stays, the baseline follows at the new compute.
+        longer = argv + ["--resume", "--retrain-from-stage", "2", "--steps-per-stage", "2,3"]
+        with pytest.raises(SystemExit, match="not"):  # stage 1's steps are not the run's
+            load_tool("train_zoo").main(longer[:-1] + ["3,3"])
+        code, _ = run_tool("train_zoo", longer, capsys)
+        assert code == 0
+        extended = zoo.read_metadata(zoo_dir / "tiny-bair")
+        training = extended["training"]
+        assert training["steps_per_stage"] == training["plan"]["steps_per_stage"] == [2, 3]
+        assert training["seconds"]["stage_1"] == seconds["stage_1"] and training["seconds"]["stage_2"]["steps"] == 3
+        assert "--steps-per-stage 2,3 " in training["command"] and "baseline_restarts" not in training
+        assert training["seconds"]["end_to_end"]["steps"] == training["end_to_end_steps"]
+        assert training["end_to_end_steps"] == pytest.approx(max(1, sum(
+            steps * training["priced_on"]["cpu_per_step"][f"stage_{k}"] for k, steps in ((1, 2), (2, 3)))
+            / training["priced_on"]["cpu_per_step"]["end_to_end"]), abs=1)
+        card = (zoo_dir / "tiny-bair" / zoo.CARD_FILE).read_text()
+        assert "Greedy training ran 2 and 3 steps for modules 1 to 2 at batch 2" in card
+        before, after = zoo.from_pretrained(str(zoo_dir / "tiny-bair")), trained
+        assert all(np.array_equal(a, b) for a, b in zip(before.ghvae_modules[0].get_weights(),
+                                                           after.ghvae_modules[0].get_weights()))
+        assert not all(np.array_equal(a, b) for a, b in zip(before.ghvae_modules[1].get_weights(),
+                                                               after.ghvae_modules[1].get_weights()))
+
 
 @pytest.mark.slow  # two greedy stages, the baseline and an evaluation, at 16x16
 def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_path, capsys, monkeypatch,
