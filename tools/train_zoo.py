@@ -48,8 +48,9 @@ when other work shares the machine; training uses every core
 (`training.configure_threads`, recorded in the metadata). Set
 `TF_NUM_INTRAOP_THREADS=1` to run two presets side by side.
 
-The recipe: `--steps-per-stage` (one count, or one per stage), `--batch-size`, `--lr-schedule constant|cosine`
-(Adam from 1e-3, constant or decaying to 0 over each phase), `--train-future N`
+The recipe: `--steps-per-stage` (one count, or one per stage), `--batch-size`,
+`--lr-schedule constant|cosine` (Adam from 1e-3, constant or decaying to 0
+over each phase), `--train-future N`
 (predicted frames per training clip; the preset's protocol otherwise), and
 `--set KEY=VALUE` for the architecture (a `GHVAE` argument, e.g.
 `--set skip_from=previous`), written into the preset's config.json.
