@@ -455,14 +455,15 @@ def _parser():
     parser.add_argument("--out", help="the preset folder to write (default: zoo/PRESET for the stand-in)")
     parser.add_argument("--workdir", help="checkpoints and logs (default: runs/PRESET)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --workdir")
-    parser.add_argument("--retrain-baseline", action="store_true",
-                        help="with --resume: discard the end-to-end baseline trained so far (its checkpoints, "
-                             "compute and evaluation) and train it again from another initialization, "
-                             "keeping the greedy modules (after a TrainingCollapsedError)")
-    parser.add_argument("--retrain-from-stage", type=int, metavar="K",
-                        help="with --resume: train greedy stages K onwards again from their initialization "
-                             "(new step counts for them in --steps-per-stage), then the baseline at the new "
-                             "equal compute; modules 1..K-1 stay")
+    retrain = parser.add_mutually_exclusive_group()  # a retrained stage retrains the baseline too
+    retrain.add_argument("--retrain-baseline", action="store_true",
+                         help="with --resume: discard the end-to-end baseline trained so far (its checkpoints, "
+                              "compute and evaluation) and train it again from another initialization, "
+                              "keeping the greedy modules (after a TrainingCollapsedError)")
+    retrain.add_argument("--retrain-from-stage", type=int, metavar="K",
+                         help="with --resume: train greedy stages K onwards again from their initialization "
+                              "(new step counts for them in --steps-per-stage), then the baseline at the new "
+                              "equal compute; modules 1..K-1 stay")
     parser.add_argument("--train-only", action="store_true",
                         help="stop after the end-to-end baseline (evaluate later with --resume)")
     parser.add_argument("--steps-per-stage", type=_steps_argument, default=300,
