@@ -120,7 +120,10 @@ def main(argv=None):
              "fvd_samples", "no_fvd", "lr_schedule")}
     plan.update(data=data_name, train_future=protocol["train_future"], set=_overrides(args.set))
     num_modules = len(zoo.read_config(preset_dir / zoo.CONFIG_FILE)["module_channels"])
-    stage_steps = _stage_steps(args.steps_per_stage, num_modules)
+    try:
+        stage_steps = training.stage_steps(args.steps_per_stage, num_modules)
+    except ValueError as error:
+        sys.exit(f"train_zoo: --steps-per-stage: {error}")
     retrain_from = args.retrain_from_stage
     if retrain_from is not None and not 1 <= retrain_from <= num_modules:
         sys.exit(f"train_zoo: --retrain-from-stage must be a stage of {args.preset}, 1 to {num_modules}")
@@ -387,20 +390,12 @@ def _committed_run(reports, metadata, out, plan, num_modules, kept_stages, compl
 def _same_run(recorded, plan, num_modules, kept_stages):
     """Whether a recorded plan is `plan`, but for the steps of the stages
     after `kept_stages` (those a `--retrain-from-stage` changes)."""
+    from ghvae_keras.training import stage_steps
+
     if recorded is None or {**recorded, "steps_per_stage": None} != {**plan, "steps_per_stage": None}:
         return False
-    return (_stage_steps(recorded["steps_per_stage"], num_modules)[:kept_stages]
-            == _stage_steps(plan["steps_per_stage"], num_modules)[:kept_stages])
-
-
-def _stage_steps(steps_per_stage, num_modules):
-    """One step count per stage, from one count or a list of them."""
-    if isinstance(steps_per_stage, int):
-        return [steps_per_stage] * num_modules
-    if len(steps_per_stage) != num_modules:
-        sys.exit(f"train_zoo: --steps-per-stage takes one count or {num_modules}, one per stage, "
-                 f"got {len(steps_per_stage)}")
-    return list(steps_per_stage)
+    return (stage_steps(recorded["steps_per_stage"], num_modules)[:kept_stages]
+            == stage_steps(plan["steps_per_stage"], num_modules)[:kept_stages])
 
 
 def _steps_argument(text):

@@ -18,6 +18,7 @@ from ghvae_keras.training.loop import (
     fit_greedy,
     prepare_phase,
     set_greedy_stage,
+    stage_steps,
     with_noise,
 )
 from ghvae_keras.training.strategies import (
@@ -47,5 +48,6 @@ __all__ = [
     "make_strategy",
     "prepare_phase",
     "set_greedy_stage",
+    "stage_steps",
     "with_noise",
 ]

@@ -101,7 +101,7 @@ def fit_greedy(
     """
     strategy, model = _placed(model, strategy)
     stages = list(stages or range(1, model.num_modules + 1))
-    steps = _per_phase(steps_per_stage, len(stages), "steps_per_stage")
+    steps = stage_steps(steps_per_stage, len(stages))
     phases = [(f"stage_{k}", k, n) for k, n in zip(stages, steps)]
     return _run_phases(
         model, phases, train_data, validation_data, strategy, checkpoint_dir,
@@ -478,9 +478,11 @@ def _without_new_defaults(config, recorded):
     return {key: value for key, value in config.items() if key not in new}
 
 
-def _per_phase(value, count, name):
-    values = [value] * count if isinstance(value, int) else list(value)
-    if len(values) != count or any(v <= 0 for v in values):
-        raise ValueError(f"{name} must be a positive int or {count} positive ints, got {value!r}")
+def stage_steps(steps_per_stage, num_stages):
+    """One step count per stage, from one count for all or a list of them."""
+    values = [steps_per_stage] * num_stages if isinstance(steps_per_stage, int) else list(steps_per_stage)
+    if len(values) != num_stages or any(v <= 0 for v in values):
+        raise ValueError(f"steps_per_stage must be a positive int or {num_stages} positive ints, "
+                         f"got {steps_per_stage!r}")
     return values
 

@@ -112,6 +112,8 @@ def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tm
         longer = argv + ["--resume", "--retrain-from-stage", "2", "--steps-per-stage", "2,3"]
         with pytest.raises(SystemExit, match="not"):  # stage 1's steps are not the run's
             load_tool("train_zoo").main(longer[:-1] + ["3,3"])
+        with pytest.raises(SystemExit, match="--steps-per-stage: .* 2 positive ints, got \\[2, 3, 4\\]"):
+            load_tool("train_zoo").main(longer[:-1] + ["2,3,4"])
         code, _ = run_tool("train_zoo", longer, capsys)
         assert code == 0
         extended = zoo.read_metadata(zoo_dir / "tiny-bair")
