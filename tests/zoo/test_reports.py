@@ -93,7 +93,11 @@ def test_training_block_and_its_summary():
     assert reports.greedy_phases(seconds) == ["stage_1", "stage_2"]
     summary = reports.training_summary(block)
     assert "10 steps per module at batch 8 of 12-frame clips: 3 CPU minutes (2 minutes" in summary
-    assert "2 TensorFlow threads" in summary and "ran 7 steps in the same compute (3 CPU minutes)" in summary
+    assert "2 TensorFlow threads" in summary and "baseline has run 7 steps so far (3 CPU minutes)" in summary
+    running = {**block, "end_to_end_run": {"end_to_end_steps": 20}}
+    assert "baseline has run 7 of its 20 steps so far" in reports.training_summary(running)
+    complete = {**block, "status": "complete"}
+    assert "ran 7 steps in the same compute (3 CPU minutes)" in reports.training_summary(complete)
     assert "own previous prediction" not in summary
     fed = {**block, "plan": {"set": {"feed_predictions": True}}}
     assert "each frame predicted from the model's own previous prediction" in reports.training_summary(fed)
