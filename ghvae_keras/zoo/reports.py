@@ -74,13 +74,13 @@ def training_summary(training):
     if ((training.get("plan") or {}).get("set") or {}).get("feed_predictions"):
         text += (", each frame predicted from the model's own previous prediction, as in a "
                  "rollout (`feed_predictions`)")
-    if END_TO_END in seconds and in_progress(training):
-        e2e, planned = seconds[END_TO_END], (training.get("end_to_end_run") or {}).get("end_to_end_steps")
-        text += (f". The end-to-end baseline has run {e2e['steps']:,}"
-                 + (f" of its {planned:,}" if planned else "")
-                 + f" steps so far ({e2e['cpu'] / 60:,.0f} CPU minutes)")
-    elif END_TO_END in seconds:
+    if END_TO_END in seconds:
         e2e = seconds[END_TO_END]
+        if in_progress(training):
+            planned = (training.get("end_to_end_run") or {}).get("end_to_end_steps")
+            return text + (f". The end-to-end baseline has run {e2e['steps']:,}"
+                           + (f" of its {planned:,}" if planned else "")
+                           + f" steps so far ({e2e['cpu'] / 60:,.0f} CPU minutes).")
         text += (f". The end-to-end baseline ran {e2e['steps']:,} steps in the same compute "
                  f"({e2e['cpu'] / 60:,.0f} CPU minutes)")
         priced = training.get("priced_on")
