@@ -259,7 +259,7 @@ def main(argv=None):
     def commit_end_to_end(epoch, logs):
         pointer = training.export_latest(baseline_dir, out / zoo.TRAINING_STATE_FILE)
         record = zoo.read_metadata(out)
-        record.pop("metrics", None)  # a retrained baseline's earlier figures no longer hold
+        record["metrics"] = {}  # a retrained baseline's earlier figures no longer hold
         record["training"] = {**training_block("in progress", model.num_modules),
                               "end_to_end_run": {**{key: progress[key] for key in _END_TO_END_KEYS
                                                     if key in progress},

@@ -201,6 +201,7 @@ def test_train_zoo_commits_each_stage_and_continues_from_the_preset_folder(tmp_p
             load_tool("train_zoo").main(argv + ["--workdir", str(tmp_path / "third")])
         assert "committable: " in capsys.readouterr().out
         baseline = zoo.read_metadata(zoo_dir / "tiny-bair")["training"]
+        assert zoo.read_metadata(zoo_dir / "tiny-bair")["metrics"] == {}
         assert (baseline["status"], baseline["stages_trained"]) == ("in progress", 2)
         assert baseline["end_to_end_run"]["checkpoint"]["step"] == baseline["seconds"]["end_to_end"]["steps"] == 1
         assert (zoo_dir / "tiny-bair" / zoo.TRAINING_STATE_FILE).is_file()
