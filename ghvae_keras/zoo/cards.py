@@ -230,6 +230,13 @@ def _metrics_section(metadata, folder=""):
         if baseline and reports.copies_last_frame(baseline, block):
             lines += ["", "The end-to-end baseline's predictions are the last context frame, pixel for pixel: "
                           "its training collapsed, so its row measures copying, not end-to-end training."]
+        restarts = (metadata.get("training") or {}).get("baseline_restarts")
+        if baseline and restarts:
+            earlier = "1 earlier start" if restarts == 1 else f"{restarts} earlier starts"
+            lines += ["", f"The end-to-end baseline is trained from its initialization number {restarts + 1}: "
+                          f"{earlier} collapsed in training (the predictions became the last context frame), "
+                          "and each time the baseline started again from another initialization "
+                          "(`tools/train_zoo.py --resume --retrain-baseline`)."]
         lines += _horizon_sentence(block)
         if name == reports.plotted_block(metadata) and render_psnr_plot(metadata) is not None:
             lines += ["", f"![PSNR per predicted frame]({folder}{PLOT_FILE})"]

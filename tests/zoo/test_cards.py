@@ -106,3 +106,13 @@ def test_a_baseline_that_only_copies_the_last_frame_is_called_collapsed(preset):
     assert "its training collapsed" in cards.render_card(metadata)
     assert ("The end-to-end baseline of `tiny-2mod` collapsed in training"
             in cards.render_zoo_card({"tiny-2mod": metadata}, reference))
+
+
+def test_a_retrained_baseline_says_how_many_starts_collapsed(preset):
+    from ghvae_keras.zoo import cards
+
+    metadata = zoo.read_metadata(preset)
+    assert "initialization number" not in cards.render_card(metadata)
+    metadata["training"]["baseline_restarts"] = 2
+    assert ("trained from its initialization number 3: 2 earlier starts collapsed in training"
+            in cards.render_card(metadata))
