@@ -195,6 +195,7 @@ def _metrics_section(metadata, folder=""):
                             f"of {metadata.get('num_modules', '?')} trained; the evaluation follows the "
                             "end-to-end baseline.", ""]
         return lines + ["Not evaluated yet.", ""]
+    restarts = (metadata.get("training") or {}).get("baseline_restarts")  # one baseline, every block
     for name, block in blocks.items():
         fvd_samples = block.get("fvd_samples") or block["samples"]
         lines += [
@@ -230,7 +231,6 @@ def _metrics_section(metadata, folder=""):
         if baseline and reports.copies_last_frame(baseline, block):
             lines += ["", "The end-to-end baseline's predictions are the last context frame, pixel for pixel: "
                           "its training collapsed, so its row measures copying, not end-to-end training."]
-        restarts = (metadata.get("training") or {}).get("baseline_restarts")
         if baseline and restarts:
             earlier = "1 earlier start" if restarts == 1 else f"{restarts} earlier starts"
             lines += ["", f"The end-to-end baseline is trained from its initialization number {restarts + 1}: "
