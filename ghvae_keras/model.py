@@ -27,9 +27,11 @@ class GHVAE(keras.Model):
     training forward pass: it predicts frames `context_length + 1 .. T` from
     the true previous frames (or its own, `feed_predictions`), adds
     `reconstruction + beta * KL` with `add_loss`, and returns `{"frames",
-    "reconstruction", "kl", "copy_last_frame"}`; `copy_last_frame` is the
-    error of copying the last context frame on the same clips, logged beside
-    `reconstruction` as the floor it must beat.
+    "reconstruction", "kl", "copy_last_frame", "copied"}`; `copy_last_frame`
+    is the error of copying the last context frame on the same clips, logged
+    beside `reconstruction` as the floor it must beat, and `copied` is 1 for a
+    clip predicted as that frame pixel for pixel (the pixel decoder's blend
+    saturated on it: a collapsed model, which no gradient reaches), else 0.
 
     Args:
         image_size: height and width of the frames; divisible by
@@ -165,6 +167,7 @@ class GHVAE(keras.Model):
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
         self.copy_tracker = keras.metrics.Mean(name="copy_last_frame")
+        self.copied_tracker = keras.metrics.Mean(name="copied")
         # Every module exists from the start, so weights load into any stage.
         self.build()
 
@@ -338,8 +341,11 @@ class GHVAE(keras.Model):
             rendered = self._render_future(features, actions)
             loss = loss + self.render_weight * ops.mean(ops.square(rendered - targets))
         self.add_loss(loss)
+        copy_last_frame = ops.stop_gradient(copy_last_frame)
+        copied = ops.cast(ops.abs(ops.stop_gradient(reconstruction) - copy_last_frame)
+                          <= 1e-6 * copy_last_frame, "float32")
         return {"frames": predicted, "reconstruction": reconstruction, "kl": kl,
-                "copy_last_frame": ops.stop_gradient(copy_last_frame)}
+                "copy_last_frame": copy_last_frame, "copied": copied}
 
     def _training_level_step(self, level, core_output, current, next_features, inputs, step):
         """Module `level`'s prediction of the next features in training, and
@@ -444,6 +450,7 @@ class GHVAE(keras.Model):
         self.reconstruction_tracker.update_state(y_pred["reconstruction"])
         self.kl_tracker.update_state(y_pred["kl"])
         self.copy_tracker.update_state(y_pred["copy_last_frame"])
+        self.copied_tracker.update_state(y_pred["copied"])
         return super().compute_metrics(x, y, y_pred, sample_weight)
 
     def _unpack_training_inputs(self, inputs):

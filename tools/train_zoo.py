@@ -36,8 +36,9 @@ folder after a `committable:` line, and the same command continues from it
 (at the next stage, or at the baseline's step) on a machine without the
 work folder. A baseline that stops with `TrainingCollapsedError` (its
 predictions became the last context frame) trains again from another
-initialization with `--resume --retrain-baseline` (the greedy modules stay;
-its restarts are recorded); an interrupted retrain continues with `--resume`.
+initialization, by itself up to `--baseline-retries` times and on demand
+with `--resume --retrain-baseline` (the greedy modules stay; its restarts
+are recorded); an interrupted retrain continues with `--resume`.
 A stage found short of steps trains again, longer, with `--resume
 --retrain-from-stage K --steps-per-stage 2500,2500,2500,6600` (one count per
 stage; those of stages 1..K-1 as they ran): modules 1..K-1 stay, K onwards
@@ -158,15 +159,18 @@ def main(argv=None):
         (out / zoo.TRAINING_STATE_FILE).unlink(missing_ok=True)
         progress["seconds"].pop("end_to_end", None)
 
+    def restart_baseline(reason):
+        discard_baseline()
+        progress["baseline_restarts"] = progress.get("baseline_restarts", 0) + 1
+        save_progress()
+        print(f"train_zoo: the end-to-end baseline starts again from another initialization "
+              f"(restart {progress['baseline_restarts']}): {reason}", flush=True)
+
     if args.retrain_baseline:
         if not args.resume or not progress.get("seconds"):
             sys.exit("train_zoo: --retrain-baseline continues a run: pass --resume, with its work folder "
                      "or its committed preset folder")
-        discard_baseline()
-        progress["baseline_restarts"] = progress.get("baseline_restarts", 0) + 1
-        save_progress()
-        print(f"train_zoo: the end-to-end baseline starts again (restart {progress['baseline_restarts']})",
-              flush=True)
+        restart_baseline("--retrain-baseline")
     if retrain_from:
         # Stages K onwards and the baseline, whose equal compute they set, go.
         shutil.rmtree(workdir / "greedy", ignore_errors=True)
@@ -268,16 +272,25 @@ def main(argv=None):
         print(f"committable: {out} holds the end-to-end baseline at step {pointer['step']} "
               f"of {progress['end_to_end_steps']}", flush=True)
 
-    if progress.get("baseline_restarts") and training.latest_checkpoint(baseline_dir) is None:
-        # Another initial draw than the run before it, repeatable from the seed.
-        keras.utils.set_random_seed(args.seed + progress["baseline_restarts"])
-    baseline = training.fit_end_to_end(
-        GHVAE.from_config(model.get_config()), train_data, steps=progress["end_to_end_steps"],
-        checkpoint_dir=baseline_dir, checkpoint_every=args.checkpoint_every,
-        optimizer=optimizer(progress["end_to_end_steps"]), noise_seed=args.seed,
-        callbacks=[ledger, keras.callbacks.LambdaCallback(on_epoch_end=commit_end_to_end)],
-        verbose=2,
-    ).model
+    retries = args.baseline_retries
+    while True:
+        if progress.get("baseline_restarts") and training.latest_checkpoint(baseline_dir) is None:
+            # Another initial draw than the run before it, repeatable from the seed.
+            keras.utils.set_random_seed(args.seed + progress["baseline_restarts"])
+        try:
+            baseline = training.fit_end_to_end(
+                GHVAE.from_config(model.get_config()), train_data, steps=progress["end_to_end_steps"],
+                checkpoint_dir=baseline_dir, checkpoint_every=args.checkpoint_every,
+                optimizer=optimizer(progress["end_to_end_steps"]), noise_seed=args.seed,
+                callbacks=[ledger, keras.callbacks.LambdaCallback(on_epoch_end=commit_end_to_end)],
+                verbose=2,
+            ).model
+            break
+        except training.TrainingCollapsedError as collapse:
+            if retries == 0:
+                raise
+            retries -= 1
+            restart_baseline(collapse)
     if args.train_only:
         print(f"train_zoo: trained; evaluate and write the card with the same command, --resume and "
               f"without --train-only, where TensorFlow is installed (work folder {workdir})", flush=True)
@@ -459,6 +472,9 @@ def _parser():
                          help="with --resume: train greedy stages K onwards again from their initialization "
                               "(new step counts for them in --steps-per-stage), then the baseline at the new "
                               "equal compute; modules 1..K-1 stay")
+    parser.add_argument("--baseline-retries", type=int, default=3, metavar="N",
+                        help="how many times an end-to-end baseline that collapses (TrainingCollapsedError) "
+                             "starts again from another initialization before train_zoo gives up (default 3)")
     parser.add_argument("--train-only", action="store_true",
                         help="stop after the end-to-end baseline (evaluate later with --resume)")
     parser.add_argument("--steps-per-stage", type=_steps_argument, default=300,
@@ -546,6 +562,8 @@ class CpuLedger(keras.callbacks.Callback):
         self.cpu, self.wall = time.process_time(), time.time()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.model.stop_training:  # a bad loss or a collapse: no checkpoint keeps these steps
+            return
         phase = "end_to_end" if self.model.latents == "all" else f"stage_{self.model.active_modules}"
         entry = self.seconds.setdefault(phase, {"cpu": 0.0, "wall": 0.0, "steps": 0})
         entry["cpu"] = round(entry["cpu"] + time.process_time() - self.cpu, 2)

@@ -409,18 +409,20 @@ def _fit_phase(
                 f"training stopped and {where}"
             )
         raise TrainingCollapsedError(
-            f"{phase}: from step {guard.collapsed_at - interval + 1} to {guard.collapsed_at} every "
-            "predicted frame was the last context frame, pixel for pixel (the pixel decoder's "
-            "blend saturated on it, so no gradient reaches the model); training stopped and "
-            f"{where}. Start again from an earlier checkpoint, another seed or a lower learning rate"
+            f"{phase}: from step {guard.collapsed_at - interval + 1} to {guard.collapsed_at}, "
+            f"{guard.copied:.0%} of the training clips were predicted as their last context frame, "
+            "pixel for pixel (the pixel decoder's blend saturated on it, so no gradient reaches the "
+            f"model); training stopped and {where}. Resume from it, or start again from another seed "
+            "or with a lower learning rate"
         )
     return fit.history
 
 
 class _CheckpointEachInterval(keras.callbacks.Callback):
     """Saves a checkpoint at the end of each interval; stops on a bad loss
-    and on an interval whose predictions all copied the last context frame
-    (their error equals copying's: a run that cannot learn any more)."""
+    and on an interval in which any training clip was predicted as its last
+    context frame pixel for pixel (`copied`: a run that cannot learn any
+    more), without saving that interval's weights."""
 
     def __init__(self, manager, phase, interval, steps, config):
         super().__init__()
@@ -433,6 +435,7 @@ class _CheckpointEachInterval(keras.callbacks.Callback):
         self.bad_loss = None
         self.bad_step = None
         self.collapsed_at = None
+        self.copied = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -447,9 +450,11 @@ class _CheckpointEachInterval(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         step = (epoch + 1) * self.interval
         logs = logs or {}
-        if self.bad_loss is None and "copy_last_frame" in logs and math.isclose(
-                logs["reconstruction"], logs["copy_last_frame"], rel_tol=1e-6):
+        # A collapse is for good, so the interval's weights are not saved if
+        # any of its clips copied: the checkpoint kept is from before it.
+        if self.bad_loss is None and logs.get("copied", 0.0) > 0.0:
             self.collapsed_at = step
+            self.copied = logs["copied"]
             self.model.stop_training = True
         if self.bad_loss is not None or self.collapsed_at is not None or self.manager is None:
             return

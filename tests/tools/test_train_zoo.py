@@ -13,6 +13,8 @@ import pytest
 from tiny_data import make_clips
 
 from ghvae_keras import GHVAE, shards, zoo
+from ghvae_keras import training as ghvae_training
+from ghvae_keras.errors import TrainingCollapsedError
 from presets import ROOT, load_tool, run_tool, tiny_metadata
 
 
@@ -32,7 +34,8 @@ def tiny_bair(tmp_path):
 
 
 @pytest.mark.slow  # five training phases and an evaluation, at 16x16
-def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tmp_path, capsys, tiny_bair):
+def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tmp_path, capsys, monkeypatch,
+                                                                             tiny_bair):
     import tensorflow_datasets as tfds
 
     workdir = tmp_path / "run"
@@ -106,6 +109,26 @@ def test_train_zoo_trains_the_baseline_at_equal_compute_evaluates_and_resumes(tm
         assert again["training"]["baseline_restarts"] == 2
         assert again["training"]["seconds"]["stage_1"] == seconds["stage_1"]  # greedy not trained again
         assert again["files"]["model.weights.h5"] == written["files"]["model.weights.h5"]
+        # A baseline that collapses starts again by itself, --baseline-retries times at most.
+        fit_end_to_end, calls = ghvae_training.fit_end_to_end, []
+
+        def collapses_first(*args, **kwargs):
+            calls.append(kwargs["steps"])
+            if len(calls) == 1:
+                raise TrainingCollapsedError("end_to_end: from step 1 to 1, 100% of the training clips ...")
+            return fit_end_to_end(*args, **kwargs)
+
+        monkeypatch.setattr(ghvae_training, "fit_end_to_end", collapses_first)
+        capsys.readouterr()
+        assert load_tool("train_zoo").main(argv + ["--resume", "--retrain-baseline"]) == 0
+        assert len(calls) == 2 and calls[0] == calls[1]
+        assert zoo.read_metadata(zoo_dir / "tiny-bair")["training"]["baseline_restarts"] == 4
+        assert "(restart 4): end_to_end: from step 1 to 1" in capsys.readouterr().out
+        calls.clear()
+        with pytest.raises(TrainingCollapsedError):
+            load_tool("train_zoo").main(argv + ["--resume", "--retrain-baseline", "--baseline-retries", "0"])
+        assert len(calls) == 1
+        monkeypatch.setattr(ghvae_training, "fit_end_to_end", fit_end_to_end)
 
         # A top stage found short of steps trains again, longer, from its
         # initialization; module 1 stays, the baseline follows at the new compute.

@@ -199,15 +199,36 @@ def test_a_run_that_only_copies_the_last_frame_stops_and_says_so(tiny_config, tm
     healthy = fit_greedy(GHVAE(**tiny_config), make_dataset(), steps_per_stage=2, stages=[1],
                          optimizer=_sgd, verbose=0).history["stage_1"]
     assert healthy["reconstruction"][-1] < healthy["copy_last_frame"][-1]
-    with pytest.raises(TrainingCollapsedError, match=r"stage_1: from step 1 to 2 every predicted frame was "
-                                                     r"the last context frame.*no checkpoint was written"):
+    assert healthy["copied"] == [0.0]
+    with pytest.raises(TrainingCollapsedError, match=r"stage_1: from step 1 to 2, 100% of the training clips "
+                                                     r"were predicted as their last context frame.*"
+                                                     r"no checkpoint was written"):
         fit_greedy(_copying_model(tiny_config), make_dataset(), steps_per_stage=4, stages=[1],
                    checkpoint_dir=str(tmp_path / "greedy"), checkpoint_every=2, optimizer=_sgd, verbose=0)
-    with pytest.raises(TrainingCollapsedError, match=r"end_to_end: from step 1 to 2 every"):
+    with pytest.raises(TrainingCollapsedError, match=r"end_to_end: from step 1 to 2, 100% of"):
         fit_end_to_end(_copying_model(tiny_config), make_dataset(), steps=4,
                        checkpoint_dir=str(tmp_path / "end_to_end"), checkpoint_every=2, optimizer=_sgd,
                        verbose=0)
     assert CheckpointManager(str(tmp_path / "end_to_end")).latest() is None
+
+
+def test_a_collapse_inside_an_interval_keeps_the_checkpoint_from_before_it(tiny_config, tmp_path):
+    class CollapseAtStep4(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.params["steps"] * self.epoch + batch + 1 == 4:
+                bias = np.array(self.model.ghvae_modules[0].decoder.out.bias)
+                bias[-1] = 100.0
+                self.model.ghvae_modules[0].decoder.out.bias.assign(bias)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+    manager = CheckpointManager(str(tmp_path))
+    with pytest.raises(TrainingCollapsedError, match=r"from step 3 to 4, 50% of the training clips.*"
+                                                     r"the last good checkpoint \(end_to_end step 2\)"):
+        fit_end_to_end(GHVAE(**tiny_config), make_dataset(), steps=6, checkpoint_dir=str(tmp_path),
+                       checkpoint_every=2, optimizer=_sgd, callbacks=[CollapseAtStep4()], verbose=0)
+    assert manager.latest()["step"] == 2  # step 4's weights, already collapsed, were not saved
 
 
 def test_resume_refuses_a_checkpoint_of_another_model(tiny_config, tmp_path):
