@@ -95,12 +95,16 @@ def export_tflite(model, path, batch=1, context=None, horizon=None, noise="input
         signature `serving_default` takes the inputs by name.
 
     Raises:
-        ExportError: the model needs ops that are not TFLite builtins.
+        ExportError: the model needs ops that are not TFLite builtins (a
+            model that does not compute in float32 does).
     """
     if noise not in _NOISE_MODES:
         raise ExportError(f"noise must be one of {_NOISE_MODES}, got {noise!r}")
     if not isinstance(batch, int) or batch < 1:
         raise ExportError(f"a TFLite model needs a static batch size >= 1, got {batch!r}")
+    if model.dtype_policy.name != "float32":
+        raise ExportError(f"TFLite builtins compute in float32, and this model in {model.dtype_policy.name}: "
+                          "export model.clone(dtype='float32')")
     context, horizon = _lengths(model, context, horizon)
     specs = input_specs(model, batch, context, horizon, noise=noise == "input")
 

@@ -38,8 +38,8 @@ class ResidualBlock(keras.layers.Layer):
     def __init__(self, filters, **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
-        self.conv_a = _conv(filters, name="conv_a")
-        self.conv_b = _conv(filters, name="conv_b")
+        self.conv_a = _conv(filters, name="conv_a", dtype=self.dtype_policy)
+        self.conv_b = _conv(filters, name="conv_b", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.conv_a.build(input_shape)
@@ -66,9 +66,9 @@ class Encoder(keras.layers.Layer):
         super().__init__(**kwargs)
         self.filters = filters
         self.num_blocks = num_blocks
-        self.down = _conv(filters, 4, strides=2, name="down")
+        self.down = _conv(filters, 4, strides=2, name="down", dtype=self.dtype_policy)
         self.blocks = [
-            ResidualBlock(filters, name=f"block_{i}") for i in range(num_blocks)
+            ResidualBlock(filters, name=f"block_{i}", dtype=self.dtype_policy) for i in range(num_blocks)
         ]
 
     def build(self, input_shape):
@@ -123,11 +123,11 @@ class Decoder(keras.layers.Layer):
         self.num_blocks = num_blocks
         self.pixel_output = pixel_output
         self.action_dim = action_dim
-        self.up = keras.layers.UpSampling2D(2, name="up")
-        self.up_conv = _conv(filters, name="up_conv")
-        self.fuse = _conv(filters, name="fuse")
+        self.up = keras.layers.UpSampling2D(2, name="up", dtype=self.dtype_policy)
+        self.up_conv = _conv(filters, name="up_conv", dtype=self.dtype_policy)
+        self.fuse = _conv(filters, name="fuse", dtype=self.dtype_policy)
         self.blocks = [
-            ResidualBlock(filters, name=f"block_{i}") for i in range(num_blocks)
+            ResidualBlock(filters, name=f"block_{i}", dtype=self.dtype_policy) for i in range(num_blocks)
         ]
         if pixel_output:
             # Colours and a mask logit; the bias of 4 starts the mask at
@@ -138,9 +138,10 @@ class Decoder(keras.layers.Layer):
                 kernel_initializer="zeros",
                 bias_initializer=keras.initializers.Constant(bias),
                 name="out",
+                dtype=self.dtype_policy,
             )
         else:
-            self.out = _conv(output_channels, kernel_initializer="zeros", name="out")
+            self.out = _conv(output_channels, kernel_initializer="zeros", name="out", dtype=self.dtype_policy)
 
     def build(self, features_shape, skip_shape):
         up_shape = self.up.compute_output_shape(features_shape)
@@ -202,6 +203,7 @@ class TemporalCore(keras.layers.Layer):
             kernel_size,
             name="gates",
             bias_initializer=keras.initializers.Constant(bias),
+            dtype=self.dtype_policy,
         )
 
     def build(self, features_shape, action_shape=None, state_shape=None):
@@ -209,7 +211,7 @@ class TemporalCore(keras.layers.Layer):
         self.gates.build(_with_channels(features_shape, channels))
 
     def initial_state(self, features):
-        zeros = ops.zeros_like(features[..., :1]) * ops.zeros((self.filters,))
+        zeros = ops.zeros_like(features[..., :1]) * ops.zeros((self.filters,), dtype=features.dtype)
         return zeros, zeros
 
     def call(self, features, action=None, state=None):
@@ -261,8 +263,8 @@ class GaussianHead(keras.layers.Layer):
         self.sampling = sampling
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.hidden = _conv(hidden_channels, name="hidden")
-        self.stats = _conv(2 * latent_channels, name="stats")
+        self.hidden = _conv(hidden_channels, name="hidden", dtype=self.dtype_policy)
+        self.stats = _conv(2 * latent_channels, name="stats", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.hidden.build(input_shape)
@@ -280,7 +282,7 @@ class GaussianHead(keras.layers.Layer):
             return mean
         if noise is None:
             noise = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
-        return mean + ops.exp(0.5 * log_var) * noise
+        return mean + ops.exp(0.5 * log_var) * ops.cast(noise, mean.dtype)
 
     def get_config(self):
         return {
@@ -319,11 +321,11 @@ class Predictor(keras.layers.Layer):
         super().__init__(**kwargs)
         self.filters = filters
         self.num_blocks = num_blocks
-        self.inp = _conv(filters, name="inp")
+        self.inp = _conv(filters, name="inp", dtype=self.dtype_policy)
         self.blocks = [
-            ResidualBlock(filters, name=f"block_{i}") for i in range(num_blocks)
+            ResidualBlock(filters, name=f"block_{i}", dtype=self.dtype_policy) for i in range(num_blocks)
         ]
-        self.out = _conv(filters, kernel_initializer="zeros", name="out")
+        self.out = _conv(filters, kernel_initializer="zeros", name="out", dtype=self.dtype_policy)
 
     def build(self, state_shape, latent_shape):
         self.inp.build(_with_channels(state_shape, state_shape[-1] + latent_shape[-1]))
@@ -399,20 +401,22 @@ class GHVAEModule(keras.layers.Layer):
         self.sampling = sampling
         self.seed = seed
         self.decoder_actions = bool(decoder_actions)
-        self.encoder = Encoder(filters, num_blocks, name="encoder")
+        self.encoder = Encoder(filters, num_blocks, name="encoder", dtype=self.dtype_policy)
         self.decoder = Decoder(
             filters, output_channels, num_blocks, pixel_output,
             action_dim=action_dim if decoder_actions else None, name="decoder",
+            dtype=self.dtype_policy,
         )
-        self.core = TemporalCore(filters, action_dim, name="core")
+        self.core = TemporalCore(filters, action_dim, name="core", dtype=self.dtype_policy)
         self.prior = GaussianHead(
-            latent_channels, filters, sampling, seed=seed, name="prior"
+            latent_channels, filters, sampling, seed=seed, name="prior", dtype=self.dtype_policy
         )
         posterior_seed = None if seed is None else seed + 1
         self.posterior = GaussianHead(
-            latent_channels, filters, sampling, seed=posterior_seed, name="posterior"
+            latent_channels, filters, sampling, seed=posterior_seed, name="posterior",
+            dtype=self.dtype_policy,
         )
-        self.predictor = Predictor(filters, num_blocks, name="predictor")
+        self.predictor = Predictor(filters, num_blocks, name="predictor", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         """`input_shape`: the level-(k-1) features, `(batch, H, W, C)`."""

@@ -161,6 +161,7 @@ class GHVAE(keras.Model):
                 seed=None if seed is None else seed + 2 * k + 1,
                 decoder_actions=self.decoder_actions,
                 name=f"module_{k + 1}",
+                dtype=self.dtype_policy,
             )
             for k, filters in enumerate(module_channels)
         ]
@@ -259,8 +260,9 @@ class GHVAE(keras.Model):
     def encode_features(self, frames):
         """The encoder features of frames `[B, H, W, 3]` at levels 1..k (the
         active modules), a list of `[B, h, w, c]`: the model's own view of a
-        scene, which planning compares with a goal's."""
-        return self._encode(frames)[1:]
+        scene, which planning compares with a goal's. Float32 under any
+        dtype policy, as are the frames every public method returns."""
+        return [ops.cast(f, "float32") for f in self._encode(frames)[1:]]
 
     def decode_features(self, features, skip_frames, actions=None):
         """Frames `[B, H, W, 3]` drawn from the top active level's features
@@ -269,7 +271,7 @@ class GHVAE(keras.Model):
         (in prediction, the last context frame); `actions` `[B, A]` lead to
         them, for decoders that see actions."""
         skips = self._encode(skip_frames)[: self.active_modules]
-        return self._decode(features, skips, {}, actions)
+        return ops.cast(self._decode(features, skips, {}, actions), "float32")
 
     # -- shared pieces of training and rollout -------------------------------
 
@@ -565,7 +567,7 @@ class GHVAE(keras.Model):
             frames.append(frame)
             if step < horizon - 1:
                 current = self._encode(frame)
-        return ops.stack(frames, axis=1)
+        return ops.cast(ops.stack(frames, axis=1), "float32")  # frames in float32 under any dtype policy
 
     def predict_video(
         self, context_frames, actions=None, horizon=None, num_samples=1, seed=None

@@ -106,3 +106,9 @@ def test_tflite_needs_a_static_batch(model, tmp_path):
     with pytest.raises(ExportError, match="noise"):
         export.export_tflite(model, tmp_path / "model.tflite", noise="seeded")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_tflite_refuses_a_model_that_does_not_compute_in_float32(model, tmp_path):
+    with pytest.raises(ExportError, match="TFLite builtins compute in float32, and this model in mixed_bfloat16"):
+        export.export_tflite(model.clone(dtype="mixed_bfloat16"), tmp_path / "model.tflite")
+    assert list(tmp_path.iterdir()) == []

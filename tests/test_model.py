@@ -365,3 +365,20 @@ def test_a_context_encoded_once_serves_every_candidate(context):
         np.repeat(frames, 4, axis=0), np.concatenate([np.repeat(past, 4, axis=0), future], axis=1), horizon=3))
     np.testing.assert_allclose(shared, each, atol=1e-5)
     assert np.ptp(shared[:, -1]) > 0, "each candidate's actions lead elsewhere"
+
+
+def test_a_bfloat16_policy_computes_the_same_frames_within_its_rounding():
+    model = GHVAE(**TINY, action_dim=3, horizon=3, seed=5)
+    perturb_zero_init(model)
+    fast = model.clone(dtype="mixed_bfloat16")
+    clips = make_clips(batch=2, steps=2)
+    actions = np.random.default_rng(1).uniform(-1, 1, (2, 4, 3)).astype(np.float32)
+    noise = {name: np.random.default_rng(2).standard_normal((2,) + shape).astype(np.float32)
+             for name, shape in model.noise_shapes(3).items()}
+    reference = np.asarray(model.rollout(clips["frames"], actions, noise, 3))
+    predicted = fast.rollout(clips["frames"], actions, noise, 3)
+    assert keras.backend.standardize_dtype(predicted.dtype) == "float32"  # frames out in float32
+    difference = np.abs(np.asarray(predicted) - reference)
+    assert 0 < difference.mean() < 0.01 and difference.max() < 0.1  # computed in bfloat16, 8 bits
+    features = fast.encode_features(clips["frames"][:, 0])
+    assert [keras.backend.standardize_dtype(f.dtype) for f in features] == ["float32", "float32"]

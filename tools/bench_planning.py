@@ -7,6 +7,7 @@ policy that reads the positions (a reference no planner here can see).
     python tools/bench_planning.py --methods perfect_model --tiers reach,short_push --episodes 10
     python tools/bench_planning.py --tiers short_push --episodes 4 --no-store --gif runs/planning.gif
     python tools/bench_planning.py --preset robonet-4mod --tiers none --methods 4_modules,1_module
+    python tools/bench_planning.py --methods 4_modules --tiers reach --episodes 3 --dtype mixed_bfloat16
 
 The tiers (`PushTask`, on the scenes of `ghvae_sim_push`'s test seeds, which
 no preset trained on; `--seed` is the first):
@@ -104,7 +105,7 @@ def main(argv=None):
     from ghvae_keras import video_io, zoo
     from ghvae_keras.zoo import reports
 
-    preset = zoo.load_preset(args.preset)
+    preset = zoo.load_preset(args.preset, dtype=args.dtype)
     preset_dir, model = preset.folder, preset.model
     if tiers and model.action_dim != PUSH_ACTION_DIM:
         sys.exit(f"bench_planning: {args.preset} takes {model.action_dim}-d actions; the push task's "
@@ -157,8 +158,10 @@ def main(argv=None):
     command = " ".join(["python tools/bench_planning.py",
                         shlex.join(argv if argv is not None else sys.argv[1:])]).strip()
     report = reports.planning_block(results, response, settings, command)
+    if args.dtype is not None:
+        report["dtype"] = model.dtype_policy.name
     print(json.dumps(report), flush=True)
-    if not args.no_store:
+    if not args.no_store and args.dtype is None:  # the card's figures are the preset's own dtype's
         metadata = zoo.read_metadata(preset_dir)
         metadata["planning"] = reports.merge_planning(metadata.get("planning"), report)
         zoo.write_card(preset_dir, metadata)
@@ -473,6 +476,9 @@ def _parser():
     parser.add_argument("--simulators", type=int, default=2,
                         help="simulator processes (the perfect model's rollouts are shared among them)")
     parser.add_argument("--no-store", action="store_true", help="print only; leave the preset alone")
+    parser.add_argument("--dtype", default=None,
+                        help="the model's Keras dtype policy, e.g. mixed_bfloat16 (then print only: the "
+                             "card's figures are the preset's own dtype's)")
     return parser
 
 

@@ -275,6 +275,9 @@ def _run_phases(
     model, phases, train_data, validation_data, strategy, checkpoint_dir,
     checkpoint_every, optimizer, noise_seed, validation_steps, callbacks, verbose, latents,
 ):
+    if model.dtype_policy.name != "float32":  # the loss and the collapse check assume float32
+        raise InputError(f"training runs in float32; this model computes in {model.dtype_policy.name}: "
+                         "train model.clone(dtype='float32') and load the result with a dtype for inference")
     intervals = [min(checkpoint_every, steps) for _, _, steps in phases]
     for (phase, _, steps), interval in zip(phases, intervals):
         if steps % interval:

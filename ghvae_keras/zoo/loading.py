@@ -10,7 +10,9 @@ import os
 import re
 from pathlib import Path
 
-from ghvae_keras.errors import PresetError
+import keras
+
+from ghvae_keras.errors import InputError, PresetError
 from ghvae_keras.model import GHVAE
 from ghvae_keras.version import __version__
 from ghvae_keras.zoo.folder import (
@@ -66,7 +68,7 @@ class Preset:
         return ((self.metadata.get("data") or {}).get("stand_in") or {}).get("name")
 
 
-def load_preset(name_or_path, *, num_modules=None, revision=None, load_weights=True, token=None):
+def load_preset(name_or_path, *, num_modules=None, revision=None, load_weights=True, token=None, dtype=None):
     """Loads a preset: the model, its metadata, folder and sample.
 
     Args:
@@ -79,6 +81,10 @@ def load_preset(name_or_path, *, num_modules=None, revision=None, load_weights=T
             (to train it on your own data).
         token: a Hugging Face token for private repositories (default: the
             `HF_TOKEN` environment variable or the saved login).
+        dtype: a Keras dtype policy for inference, e.g. `"mixed_bfloat16"`:
+            computations in bfloat16, weights and returned frames in float32
+            (about twice as fast on processors with bfloat16 matrix units;
+            `tools/bench_conv_dtypes.py` tells). Training needs float32.
 
     When the Hub cannot be reached and the repository's `zoo/` or the
     installed package holds the registered preset, that copy is loaded and
@@ -91,20 +97,28 @@ def load_preset(name_or_path, *, num_modules=None, revision=None, load_weights=T
     Raises:
         PresetError: unknown, incomplete or failing verification; a
             registered preset without published weights.
-        InputError: `num_modules` outside 1..K.
+        InputError: `num_modules` outside 1..K; an unknown `dtype`.
     """
+    if dtype is not None:
+        try:
+            dtype = keras.dtype_policies.get(dtype).name
+        except ValueError:
+            raise InputError(f"dtype must be a Keras dtype policy such as 'float32' or 'mixed_bfloat16', "
+                             f"got {dtype!r}") from None
     folder = resolve_preset(name_or_path, revision=revision, require_weights=load_weights, token=token)
     model = model_from_config_file(folder / CONFIG_FILE)
     if load_weights:
         model.load_weights(folder / WEIGHTS_FILE)
-    if num_modules is not None:
-        model = model.truncated(num_modules)
+    changes = {**({} if num_modules is None else {"active_modules": num_modules}),
+               **({} if dtype is None else {"dtype": dtype})}
+    if changes:
+        model = model.clone(**changes)
     metadata = read_metadata(folder)
     return Preset(name=metadata.get("name", folder.name), folder=folder, metadata=metadata, model=model,
                   sample=read_sample(folder))
 
 
-def from_pretrained(name_or_path, num_modules=None, revision=None, load_weights=True, token=None):
+def from_pretrained(name_or_path, num_modules=None, revision=None, load_weights=True, token=None, dtype=None):
     """Loads a pretrained GHVAE: `load_preset(...).model`.
 
     Example:
@@ -113,7 +127,7 @@ def from_pretrained(name_or_path, num_modules=None, revision=None, load_weights=
     >>> video = model.predict_video(context, actions, horizon=28, num_samples=4)
     """
     return load_preset(name_or_path, num_modules=num_modules, revision=revision,
-                       load_weights=load_weights, token=token).model
+                       load_weights=load_weights, token=token, dtype=dtype).model
 
 
 def load_sample(name_or_path, revision=None, token=None):

@@ -13,6 +13,7 @@ import tensorflow as tf
 from tiny_data import make_dataset
 
 from ghvae_keras import GHVAE
+from ghvae_keras.errors import InputError
 from ghvae_keras.training import (
     CheckpointManager,
     NonFiniteLossError,
@@ -229,6 +230,11 @@ def test_a_collapse_inside_an_interval_keeps_the_checkpoint_from_before_it(tiny_
         fit_end_to_end(GHVAE(**tiny_config), make_dataset(), steps=6, checkpoint_dir=str(tmp_path),
                        checkpoint_every=2, optimizer=_sgd, callbacks=[CollapseAtStep4()], verbose=0)
     assert manager.latest()["step"] == 2  # step 4's weights, already collapsed, were not saved
+
+
+def test_training_refuses_a_model_that_does_not_compute_in_float32(tiny_config):
+    with pytest.raises(InputError, match="training runs in float32; this model computes in mixed_bfloat16"):
+        fit_greedy(GHVAE(**tiny_config, dtype="mixed_bfloat16"), make_dataset(), steps_per_stage=1, verbose=0)
 
 
 def test_resume_refuses_a_checkpoint_of_another_model(tiny_config, tmp_path):

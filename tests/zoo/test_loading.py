@@ -16,6 +16,7 @@ import pytest
 import ghvae_keras
 from ghvae_keras import zoo
 from ghvae_keras.atomic_files import sha256
+from ghvae_keras.errors import InputError
 from presets import COMMIT, assert_same_weights, populate_cache, registry_with, tiny_metadata
 
 
@@ -172,3 +173,13 @@ def test_registered_preset_without_weights_says_so(tiny_model, tmp_path, monkeyp
         ghvae_keras.from_pretrained("tiny-2mod")
     assert ghvae_keras.from_pretrained("tiny-2mod", load_weights=False).count_params() == tiny_model.count_params()
 
+
+
+def test_a_preset_loads_for_inference_in_another_dtype(preset, tiny_model):
+    fast = ghvae_keras.from_pretrained(str(preset), dtype="mixed_bfloat16", num_modules=1)
+    assert fast.active_modules == 1 and fast.dtype_policy.name == "mixed_bfloat16"
+    assert fast.ghvae_modules[0].decoder.out.compute_dtype == "bfloat16"  # every layer, nested too
+    assert fast.ghvae_modules[1].core.gates.compute_dtype == "bfloat16"
+    assert_same_weights(fast, tiny_model)  # float32 weights, unchanged
+    with pytest.raises(InputError, match="dtype must be a Keras dtype policy"):
+        ghvae_keras.from_pretrained(str(preset), dtype="bfloat17")
