@@ -327,6 +327,9 @@ class GHVAE(keras.Model):
             predicted, kl = self._predict_fed_back(inputs, features, actions)
         else:
             predicted, kl = self._predict_teacher_forced(inputs, features, actions)
+        # The loss in float32 under any dtype policy (a bfloat16 sum of
+        # thousands of squared errors would lose the small ones).
+        frames, predicted = ops.cast(frames, "float32"), ops.cast(predicted, "float32")
         targets = frames[:, self.context_length:]
         squared = ops.square(predicted - targets)
         reconstruction = ops.mean(squared, axis=(1, 2, 3, 4))
@@ -340,7 +343,7 @@ class GHVAE(keras.Model):
         kl = kl / targets.shape[1]
         loss = ops.mean(fit) + self.beta * ops.mean(kl)
         if self.render_weight:
-            rendered = self._render_future(features, actions)
+            rendered = ops.cast(self._render_future(features, actions), "float32")
             loss = loss + self.render_weight * ops.mean(ops.square(rendered - targets))
         self.add_loss(loss)
         copy_last_frame = ops.stop_gradient(copy_last_frame)
@@ -360,7 +363,7 @@ class GHVAE(keras.Model):
         posterior = module.posterior(ops.concatenate([core_output, next_features], axis=-1))
         noise = inputs.get(f"noise_{level}")
         z = module.posterior.sample(*posterior, None if noise is None else noise[:, step])
-        kl = gaussian_kl(*posterior, *module.prior(core_output))
+        kl = gaussian_kl(*(ops.cast(x, "float32") for x in (*posterior, *module.prior(core_output))))
         return self._predict_level(level, core_output, current, z), kl
 
     def _predict_teacher_forced(self, inputs, features, actions):

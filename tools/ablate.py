@@ -82,6 +82,7 @@ CHANGES = {
     "render_future": "decoders also trained to draw each future frame from its own features",
     "open_blend": "the pixel decoder's blend starts at half skip, half generated colours",
     "motion_loss": "each pixel's error weighted by how much it changes",
+    "bfloat16": "training computes in bfloat16 (mixed_bfloat16: weights, loss and evaluation in float32)",
 }
 # A moving arm changes its pixels by about 0.2-0.5: they weigh 3-6 times the still background.
 MOTION_WEIGHT = 10.0
@@ -195,6 +196,8 @@ def recipe(name, config, protocol, keep=()):
             config["motion_weight"] = MOTION_WEIGHT
         elif part == "open_blend":
             settings["blend_bias"] = 0.0
+        elif part == "bfloat16":
+            config["dtype"] = "mixed_bfloat16"
     return config, settings
 
 
@@ -251,6 +254,8 @@ def run_variant(name, config, metadata, settings, args, folder):
               f"{budget.wall:.0f} s, loss {budget.loss}", file=sys.stderr, flush=True)
     train_wall = time.time() - started
     counts = list(range(1, model.num_modules + 1))
+    if model.dtype_policy.name != "float32":  # a training choice: judged as the float32 model it ships as
+        model = model.clone(dtype="float32")
     result = evaluation.evaluate(model, settings["data"], "test", num_samples=args.samples,
                                  num_modules=counts, max_videos=args.videos, fvd=False,
                                  shuffled_actions=model.action_dim is not None,

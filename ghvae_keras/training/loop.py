@@ -69,7 +69,9 @@ def fit_greedy(
     """Trains a GHVAE greedily: for k = 1..K, freeze modules < k, fit module k.
 
     Args:
-        model: a `GHVAE`.
+        model: a `GHVAE`, under float32 or a mixed dtype policy
+            (`GHVAE(..., dtype="mixed_bfloat16")`: bfloat16 computations,
+            float32 weights and loss); a checkpoint resumes under either.
         train_data: batches of `{"frames": [B, T, H, W, 3], "actions":
             [B, T-1, A]}` with a fixed T: a `tf.data.Dataset` (TensorFlow
             backend; it is repeated) or an iterable of dicts of numpy arrays
@@ -275,9 +277,10 @@ def _run_phases(
     model, phases, train_data, validation_data, strategy, checkpoint_dir,
     checkpoint_every, optimizer, noise_seed, validation_steps, callbacks, verbose, latents,
 ):
-    if model.dtype_policy.name != "float32":  # the loss and the collapse check assume float32
-        raise InputError(f"training runs in float32; this model computes in {model.dtype_policy.name}: "
-                         "train model.clone(dtype='float32') and load the result with a dtype for inference")
+    if model.dtype_policy.variable_dtype != "float32":  # a mixed policy computes in 16 bits, keeps float32
+        raise InputError(f"training needs float32 weights; {model.dtype_policy.name} keeps them in "
+                         f"{model.dtype_policy.variable_dtype}: train under float32 or a mixed policy "
+                         "such as mixed_bfloat16")
     intervals = [min(checkpoint_every, steps) for _, _, steps in phases]
     for (phase, _, steps), interval in zip(phases, intervals):
         if steps % interval:
@@ -361,7 +364,8 @@ def _resume_point(checkpoint, phases, config, checkpoint_dir):
             f"{'' if checkpoint['complete'] else ' (unfinished)'}, which cannot lead to "
             f"{names}; finish it or use another checkpoint_dir"
         )
-    if _without_new_defaults(config, checkpoint["config"]) != checkpoint["config"]:
+    recorded = {key: value for key, value in checkpoint["config"].items() if key != "dtype"}
+    if _without_new_defaults(config, recorded) != recorded:
         raise ValueError(
             f"checkpoint in {checkpoint_dir} was written for another model "
             f"config:\n  checkpoint: {checkpoint['config']}\n  model:      {config}"
@@ -468,8 +472,9 @@ class _CheckpointEachInterval(keras.callbacks.Callback):
 
 def _comparable_config(model, latents):
     config = dict(model.get_config())
-    # What changes the weights' meaning; the seed only set their initial values.
-    for key in ("name", "trainable", "active_modules", "latents", "seed"):
+    # What changes the weights' meaning; the seed only set their initial
+    # values, and the dtype policy is how they are computed with.
+    for key in ("name", "trainable", "active_modules", "latents", "seed", "dtype"):
         config.pop(key, None)
     config["latents"] = latents
     return json.loads(json.dumps(config))

@@ -84,7 +84,7 @@ def load_preset(name_or_path, *, num_modules=None, revision=None, load_weights=T
         dtype: a Keras dtype policy for inference, e.g. `"mixed_bfloat16"`:
             computations in bfloat16, weights and returned frames in float32
             (about twice as fast on processors with bfloat16 matrix units;
-            `tools/bench_conv_dtypes.py` tells). Training needs float32.
+            `tools/bench_conv_dtypes.py` tells). TFLite export needs float32.
 
     When the Hub cannot be reached and the repository's `zoo/` or the
     installed package holds the registered preset, that copy is loaded and

@@ -73,7 +73,9 @@ def test_ablation_variants_start_from_the_default_options_whatever_the_preset_sh
     assert config["module_channels"] == [8, 16] and settings["sequence_length"] == 12
     config, settings = ablate.recipe("feed_predictions+wide+long_clips", shipped, protocol)
     assert config["feed_predictions"] is True and config["module_channels"] == [16, 32]
-    assert settings["sequence_length"] == 30 and settings["blend_bias"] is None
+    assert settings["sequence_length"] == 30 and settings["blend_bias"] is None and "dtype" not in config
+    config, _ = ablate.recipe("bfloat16", shipped, protocol)
+    assert config["dtype"] == "mixed_bfloat16"
 
 
 def test_the_open_blend_variant_starts_the_pixel_mask_at_one_half():
@@ -93,7 +95,7 @@ def test_ablate_trains_variants_at_equal_cpu_and_skips_finished_ones(tiny_zoo, t
     import tensorflow_datasets as tfds
 
     out = tmp_path / "ablation.json"
-    changes = "skip_previous+beta_1e-3+lower_cores"
+    changes = "skip_previous+beta_1e-3+lower_cores+bfloat16"
     argv = ["--preset", "tiny-bair", "--zoo", str(tiny_zoo), "--variants", f"base,{changes}",
             "--budget", "2", "--videos", "3", "--samples", "2", "--out", str(out)]
     with tfds.testing.mock_data(num_examples=16):  # the recipe's batch of 8 needs full batches

@@ -232,9 +232,17 @@ def test_a_collapse_inside_an_interval_keeps_the_checkpoint_from_before_it(tiny_
     assert manager.latest()["step"] == 2  # step 4's weights, already collapsed, were not saved
 
 
-def test_training_refuses_a_model_that_does_not_compute_in_float32(tiny_config):
-    with pytest.raises(InputError, match="training runs in float32; this model computes in mixed_bfloat16"):
-        fit_greedy(GHVAE(**tiny_config, dtype="mixed_bfloat16"), make_dataset(), steps_per_stage=1, verbose=0)
+def test_a_mixed_bfloat16_run_continues_a_float32_one_and_keeps_float32_weights(tiny_config, tmp_path):
+    fit_greedy(GHVAE(**tiny_config), make_dataset(), steps_per_stage=2, stages=[1], checkpoint_dir=str(tmp_path),
+               checkpoint_every=2, optimizer=_sgd, verbose=0)
+    result = fit_greedy(GHVAE(**tiny_config, dtype="mixed_bfloat16"), make_dataset(), steps_per_stage=2,
+                        stages=[1, 2], checkpoint_dir=str(tmp_path), checkpoint_every=2, optimizer=_sgd, verbose=0)
+    assert list(result.history) == ["stage_2"] and result.resumed_from == ("stage_1", 2)
+    history = result.history["stage_2"]
+    assert np.isfinite(history["loss"]).all() and history["reconstruction"][-1] < history["copy_last_frame"][-1]
+    assert {w.dtype for w in result.model.get_weights()} == {np.dtype("float32")}
+    with pytest.raises(InputError, match="training needs float32 weights; bfloat16 keeps them in bfloat16"):
+        fit_greedy(GHVAE(**tiny_config, dtype="bfloat16"), make_dataset(), steps_per_stage=1, verbose=0)
 
 
 def test_resume_refuses_a_checkpoint_of_another_model(tiny_config, tmp_path):
