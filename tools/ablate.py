@@ -82,6 +82,7 @@ CHANGES = {
     "render_future": "decoders also trained to draw each future frame from its own features",
     "open_blend": "the pixel decoder's blend starts at half skip, half generated colours",
     "motion_loss": "each pixel's error weighted by how much it changes",
+    "motion_loss_30": "each pixel's error weighted three times as much by how much it changes",
     "bfloat16": "training computes in bfloat16 (mixed_bfloat16: weights, loss and evaluation in float32)",
 }
 # A moving arm changes its pixels by about 0.2-0.5: they weigh 3-6 times the still background.
@@ -194,6 +195,8 @@ def recipe(name, config, protocol, keep=()):
             config["render_weight"] = 1.0
         elif part == "motion_loss":
             config["motion_weight"] = MOTION_WEIGHT
+        elif part == "motion_loss_30":
+            config["motion_weight"] = 3 * MOTION_WEIGHT
         elif part == "open_blend":
             settings["blend_bias"] = 0.0
         elif part == "bfloat16":

@@ -75,7 +75,9 @@ def test_ablation_variants_start_from_the_default_options_whatever_the_preset_sh
     assert config["feed_predictions"] is True and config["module_channels"] == [16, 32]
     assert settings["sequence_length"] == 30 and settings["blend_bias"] is None and "dtype" not in config
     config, _ = ablate.recipe("bfloat16", shipped, protocol)
-    assert config["dtype"] == "mixed_bfloat16"
+    assert config["dtype"] == "mixed_bfloat16" and config["motion_weight"] == 0.0
+    config, _ = ablate.recipe("motion_loss_30", shipped, protocol)
+    assert config["motion_weight"] == 3 * ablate.recipe("motion_loss", shipped, protocol)[0]["motion_weight"] == 30
 
 
 def test_the_open_blend_variant_starts_the_pixel_mask_at_one_half():
