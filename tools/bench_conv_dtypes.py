@@ -22,14 +22,13 @@ import sys
 import time
 
 
-def _processor():
+def _has_amx():
+    """Whether the processor lists AMX's bfloat16 unit (None where /proc/cpuinfo is missing)."""
     try:
         with open("/proc/cpuinfo") as f:
-            info = f.read()
+            return "amx_bf16" in f.read()
     except OSError:
-        return platform.processor() or platform.machine(), None
-    names = [line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")]
-    return (names[0] if names else platform.machine()), "amx_bf16" in info
+        return None
 
 
 def main(argv=None):
@@ -45,7 +44,7 @@ def main(argv=None):
     import numpy as np
     import tensorflow as tf
 
-    from ghvae_keras import zoo
+    from ghvae_keras import training, zoo
 
     model = zoo.from_pretrained(args.preset, load_weights=False)
     rng = np.random.default_rng(0)
@@ -69,11 +68,10 @@ def main(argv=None):
                      "ms_float32": round(seconds["float32"] * 1e3, 4),
                      "ms_bfloat16": round(seconds["bfloat16"] * 1e3, 4),
                      "bfloat16_over_float32": round(seconds["bfloat16"] / seconds["float32"], 3)})
-    name, amx = _processor()
     print(json.dumps({
         "benchmark": "3x3 convolutions of the decoders, float32 against bfloat16",
         "preset": args.preset, "batch": args.batch, "repeats": args.repeats, "convolutions": rows,
-        "processor": name, "amx": amx, "cpu_count": os.cpu_count(),
+        "processor": training.describe_processor(), "amx": _has_amx(), "cpu_count": os.cpu_count(),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__},
         "command": " ".join(["python tools/bench_conv_dtypes.py", *(sys.argv[1:] if argv is None else argv)])}))
     return 0

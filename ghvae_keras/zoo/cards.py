@@ -236,7 +236,7 @@ def _metrics_section(metadata, folder=""):
             lines += ["", f"The end-to-end baseline is trained from its initialization number {restarts + 1}: "
                           f"{earlier} collapsed in training (the predictions became the last context frame), "
                           "and each time the baseline started again from another initialization "
-                          "(`tools/train_zoo.py --resume --retrain-baseline`)."]
+                          "(`tools/train_zoo.py`, `training.baseline_restarts`)."]
         lines += _horizon_sentence(block)
         if name == reports.plotted_block(metadata) and render_psnr_plot(metadata) is not None:
             lines += ["", f"![PSNR per predicted frame]({folder}{PLOT_FILE})"]
