@@ -27,6 +27,32 @@ def _with_channels(shape, channels):
     return tuple(shape[:-1]) + (channels,)
 
 
+def warp(image, flow):
+    """`image` `[B, H, W, C]` sampled at each pixel moved by `flow`
+    `[B, H, W, 2]` (x then y, in pixels), bilinearly; samples beyond the
+    border take the border's value. A zero flow returns `image`."""
+    height, width, channels = image.shape[1], image.shape[2], image.shape[3]
+    flow = ops.cast(flow, image.dtype)
+    rows = ops.cast(ops.arange(height), image.dtype)[None, :, None]
+    cols = ops.cast(ops.arange(width), image.dtype)[None, None, :]
+    x = ops.clip(cols + flow[..., 0], 0.0, width - 1.0)
+    y = ops.clip(rows + flow[..., 1], 0.0, height - 1.0)
+    x0, y0 = ops.floor(x), ops.floor(y)
+    wx, wy = (x - x0)[..., None], (y - y0)[..., None]
+    x0, y0 = ops.cast(x0, "int32"), ops.cast(y0, "int32")
+    x1, y1 = ops.minimum(x0 + 1, width - 1), ops.minimum(y0 + 1, height - 1)
+    pixels = ops.reshape(image, (-1, height * width, channels))
+
+    def at(yy, xx):
+        index = ops.reshape(yy * width + xx, (-1, height * width, 1))
+        index = ops.repeat(index, channels, axis=-1)
+        return ops.reshape(ops.take_along_axis(pixels, index, axis=1), (-1, height, width, channels))
+
+    top = at(y0, x0) * (1.0 - wx) + at(y0, x1) * wx
+    bottom = at(y1, x0) * (1.0 - wx) + at(y1, x1) * wx
+    return top * (1.0 - wy) + bottom * wy
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class ResidualBlock(keras.layers.Layer):
     """Two 3×3 convolutions with SiLU, added to the input.
@@ -113,16 +139,22 @@ class Decoder(keras.layers.Layer):
             residual to features.
         action_dim: size of the action fused with the skip (broadcast over
             space), or `None`: the decoder then sees no action.
+        warp_skip: the pixel decoder also predicts a flow field and blends
+            the skip frame moved along it (`warp`), so what moves can move
+            sharp instead of being redrawn; the flow starts at zero.
     """
 
     def __init__(self, filters, output_channels, num_blocks=1, pixel_output=False,
-                 action_dim=None, **kwargs):
+                 action_dim=None, warp_skip=False, **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
         self.output_channels = output_channels
         self.num_blocks = num_blocks
         self.pixel_output = pixel_output
         self.action_dim = action_dim
+        if warp_skip and not pixel_output:
+            raise ValueError("warp_skip applies to the pixel decoder (pixel_output=True) only")
+        self.warp_skip = bool(warp_skip)
         self.up = keras.layers.UpSampling2D(2, name="up", dtype=self.dtype_policy)
         self.up_conv = _conv(filters, name="up_conv", dtype=self.dtype_policy)
         self.fuse = _conv(filters, name="fuse", dtype=self.dtype_policy)
@@ -130,11 +162,12 @@ class Decoder(keras.layers.Layer):
             ResidualBlock(filters, name=f"block_{i}", dtype=self.dtype_policy) for i in range(num_blocks)
         ]
         if pixel_output:
-            # Colours and a mask logit; the bias of 4 starts the mask at
-            # sigmoid(4) ≈ 0.98 on the skip frame.
-            bias = [0.0] * output_channels + [4.0]
+            # Colours, a mask logit (its bias of 4 starts the mask at
+            # sigmoid(4) ≈ 0.98 on the skip frame) and, with warp_skip, a
+            # flow of zero.
+            bias = [0.0] * output_channels + [4.0] + [0.0] * (2 * self.warp_skip)
             self.out = _conv(
-                output_channels + 1,
+                len(bias),
                 kernel_initializer="zeros",
                 bias_initializer=keras.initializers.Constant(bias),
                 name="out",
@@ -164,7 +197,11 @@ class Decoder(keras.layers.Layer):
         out = self.out(ops.silu(x))
         if not self.pixel_output:
             return skip + out
-        colours, mask = ops.sigmoid(out[..., :-1]), ops.sigmoid(out[..., -1:])
+        channels = self.output_channels
+        colours = ops.sigmoid(out[..., :channels])
+        mask = ops.sigmoid(out[..., channels:channels + 1])
+        if self.warp_skip:
+            skip = warp(skip, out[..., channels + 1:])
         return mask * skip + (1.0 - mask) * colours
 
     def get_config(self):
@@ -175,6 +212,7 @@ class Decoder(keras.layers.Layer):
             "num_blocks": self.num_blocks,
             "pixel_output": self.pixel_output,
             "action_dim": self.action_dim,
+            "warp_skip": self.warp_skip,
         }
 
 
@@ -369,6 +407,8 @@ class GHVAEModule(keras.layers.Layer):
         decoder_actions: the decoder sees the action too (not only the
             temporal core), so frozen lower decoders can move what the
             skip shows.
+        warp_skip: the pixel decoder moves the skip frame along a flow it
+            predicts (`Decoder`); module 1 only.
 
     Example:
 
@@ -389,6 +429,7 @@ class GHVAEModule(keras.layers.Layer):
         sampling="sample",
         seed=None,
         decoder_actions=False,
+        warp_skip=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -401,10 +442,11 @@ class GHVAEModule(keras.layers.Layer):
         self.sampling = sampling
         self.seed = seed
         self.decoder_actions = bool(decoder_actions)
+        self.warp_skip = bool(warp_skip)
         self.encoder = Encoder(filters, num_blocks, name="encoder", dtype=self.dtype_policy)
         self.decoder = Decoder(
             filters, output_channels, num_blocks, pixel_output,
-            action_dim=action_dim if decoder_actions else None, name="decoder",
+            action_dim=action_dim if decoder_actions else None, warp_skip=warp_skip, name="decoder",
             dtype=self.dtype_policy,
         )
         self.core = TemporalCore(filters, action_dim, name="core", dtype=self.dtype_policy)
@@ -447,4 +489,5 @@ class GHVAEModule(keras.layers.Layer):
             "sampling": self.sampling,
             "seed": self.seed,
             "decoder_actions": self.decoder_actions,
+            "warp_skip": self.warp_skip,
         }

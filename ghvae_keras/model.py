@@ -78,6 +78,9 @@ class GHVAE(keras.Model):
             difference over the colours): the arm and what it pushes, a
             small part of a frame, weigh more than the still background.
             The reported `reconstruction` stays the plain mean squared error.
+        warp_skip: the pixel decoder also predicts a flow field and blends
+            the skip frame moved along it, not the skip frame as it is, so
+            what moves can keep its edges (the flow starts at zero).
 
     Example:
 
@@ -111,6 +114,7 @@ class GHVAE(keras.Model):
         feed_predictions=False,
         render_weight=0.0,
         motion_weight=0.0,
+        warp_skip=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -147,6 +151,7 @@ class GHVAE(keras.Model):
         if motion_weight < 0:
             raise ValueError(f"motion_weight must be >= 0, got {motion_weight}")
         self.motion_weight = float(motion_weight)
+        self.warp_skip = bool(warp_skip)
         self.active_modules = len(module_channels) if active_modules is None else active_modules
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ghvae_modules = [
@@ -160,6 +165,7 @@ class GHVAE(keras.Model):
                 sampling=sampling,
                 seed=None if seed is None else seed + 2 * k + 1,
                 decoder_actions=self.decoder_actions,
+                warp_skip=self.warp_skip and k == 0,
                 name=f"module_{k + 1}",
                 dtype=self.dtype_policy,
             )
@@ -653,6 +659,7 @@ class GHVAE(keras.Model):
             "feed_predictions": self.feed_predictions,
             "render_weight": self.render_weight,
             "motion_weight": self.motion_weight,
+            "warp_skip": self.warp_skip,
         }
 
 

@@ -21,6 +21,7 @@ def _roundtrip(layer):
         layers.ResidualBlock(8),
         layers.Encoder(8, num_blocks=2),
         layers.Decoder(8, 3, pixel_output=True),
+        layers.Decoder(8, 3, pixel_output=True, warp_skip=True),
         layers.TemporalCore(8, action_dim=4, kernel_size=5),
         layers.GaussianHead(2, 8, sampling="mode", seed=3),
         layers.Predictor(8, num_blocks=2),
@@ -44,6 +45,42 @@ def test_encoder_decoder_shapes():
     np.testing.assert_allclose(y, 0.982 * x + 0.018 * 0.5, atol=1e-3)
     features = layers.Decoder(4, 8)(h, np.ones((2, 16, 16, 8), "float32"))
     np.testing.assert_array_equal(ops.convert_to_numpy(features), 1.0)
+
+
+def test_warp_moves_the_image_along_the_flow_bilinearly():
+    image = np.random.rand(2, 6, 5, 3).astype("float32")
+    flow = np.zeros((2, 6, 5, 2), "float32")
+    np.testing.assert_allclose(ops.convert_to_numpy(layers.warp(image, flow)), image, atol=1e-6)
+    # Each pixel takes the one 1 to its right and 2 below; beyond the border, the border.
+    flow[..., 0], flow[..., 1] = 1.0, 2.0
+    moved = ops.convert_to_numpy(layers.warp(image, flow))
+    np.testing.assert_allclose(moved[:, :4, :4], image[:, 2:, 1:], atol=1e-6)
+    np.testing.assert_allclose(moved[:, 4:, :4], image[:, 5:, 1:].repeat(2, axis=1), atol=1e-6)
+    # Half a pixel to the right: the mean of the two neighbours.
+    flow[..., 0], flow[..., 1] = 0.5, 0.0
+    half = ops.convert_to_numpy(layers.warp(image, flow))
+    np.testing.assert_allclose(half[:, :, :4], (image[:, :, :4] + image[:, :, 1:]) / 2, atol=1e-6)
+
+
+def test_a_warping_decoder_starts_as_the_plain_one_and_learns_its_flow():
+    features = np.random.rand(2, 8, 8, 8).astype("float32")
+    skip = np.random.rand(2, 16, 16, 3).astype("float32")
+    plain = layers.Decoder(8, 3, pixel_output=True)
+    warping = layers.Decoder(8, 3, pixel_output=True, warp_skip=True)
+    plain.build(features.shape, skip.shape)
+    warping.build(features.shape, skip.shape)
+    for source, target in zip(plain.weights, warping.weights):
+        if source.shape == target.shape:
+            target.assign(source)
+    np.testing.assert_allclose(ops.convert_to_numpy(warping(features, skip)),
+                               ops.convert_to_numpy(plain(features, skip)), atol=1e-6)
+    # The flow's two channels follow the colours and the mask, and reach the output.
+    kernel = np.array(warping.out.kernel)
+    kernel[..., 4:] = np.random.normal(0, 0.5, kernel[..., 4:].shape)
+    warping.out.kernel.assign(kernel)
+    assert np.abs(ops.convert_to_numpy(warping(features, skip) - plain(features, skip))).max() > 1e-3
+    with pytest.raises(ValueError, match="pixel decoder"):
+        layers.Decoder(8, 16, warp_skip=True)
 
 
 @pytest.mark.parametrize("action_dim", [None, 4])

@@ -193,6 +193,29 @@ def test_motion_weight_weighs_each_pixels_error_by_how_much_it_changes(tiny_conf
         GHVAE(**tiny_config, motion_weight=-1)
 
 
+def test_warp_skip_gives_the_pixel_decoder_alone_a_flow_that_training_moves(tiny_config):
+    model = GHVAE(**tiny_config, warp_skip=True)
+    decoders = [module.decoder for module in model.ghvae_modules]
+    assert [decoder.warp_skip for decoder in decoders] == [True] + [False] * (len(decoders) - 1)
+    config = model.get_config()
+    assert config["warp_skip"] and GHVAE.from_config(config).get_config() == config
+    # Untrained, the flow is zero: the model predicts as one without the warp.
+    plain = GHVAE(**tiny_config)
+    for source, target in zip(plain.weights, model.weights):
+        value = np.zeros(target.shape, "float32")
+        value[..., :source.shape[-1]] = ops.convert_to_numpy(source)
+        target.assign(value)
+    clips = make_clips(batch=2, steps=5)
+    np.testing.assert_allclose(model.predict_video(clips["frames"][:, :2], clips["actions"], horizon=3),
+                               plain.predict_video(clips["frames"][:, :2], clips["actions"], horizon=3),
+                               atol=1e-5)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    noise = {name: np.zeros((2,) + shape, "float32") for name, shape in model.noise_shapes(3).items()}
+    model.fit({**clips, **noise}, epochs=1, batch_size=2, verbose=0)
+    flow_kernel = ops.convert_to_numpy(decoders[0].out.kernel)[..., 4:]
+    assert np.abs(flow_kernel).max() > 0
+
+
 def test_noise_input_is_used(tiny_config):
     model = GHVAE(**tiny_config)
     perturb_zero_init(model)

@@ -17,7 +17,11 @@ first step, which traces the graph), then evaluated on the first
 horizon, with 1 to K modules and copy-last-frame on the same videos. For an
 action-conditioned preset, every video is also predicted with the next
 video's actions and the same noise: "actions worth" is how much PSNR that
-loses (near 0 dB when the predictions ignore the actions).
+loses (near 0 dB when the predictions ignore the actions); and, where a
+simulator takes its actions, `tools/bench_planning.py`'s action-response
+probe runs on 1 and K modules: the "spread" of their predictions over 9
+fixed pushes, as a fraction of the real frames' (1 = the scene moves as
+much as the actions move it).
 
 Variants (`--variants`, comma-separated; default all that apply):
 
@@ -38,6 +42,8 @@ Variants (`--variants`, comma-separated; default all that apply):
                      colours (its mask logit's bias 0, not 4: sigmoid(4) = 0.98 on the skip)
     motion_loss      each pixel's squared error weighted by 1 + 10 x how much it changes
                      from the previous frame (GHVAE(motion_weight=10))
+    warp             the pixel decoder blends the skip frame moved along a flow field it
+                     predicts (GHVAE(warp_skip=True))
 
 Variants combine with `+`: `skip_previous+cosine_lr`.
 
@@ -84,6 +90,7 @@ CHANGES = {
     "motion_loss": "each pixel's error weighted by how much it changes",
     "motion_loss_30": "each pixel's error weighted three times as much by how much it changes",
     "bfloat16": "training computes in bfloat16 (mixed_bfloat16: weights, loss and evaluation in float32)",
+    "warp": "the pixel decoder blends the skip frame moved along a flow field it predicts",
 }
 # A moving arm changes its pixels by about 0.2-0.5: they weigh 3-6 times the still background.
 MOTION_WEIGHT = 10.0
@@ -155,11 +162,11 @@ def main(argv=None):
 # that a variant's name says everything it changes (robonet-4mod ships with
 # feed_predictions).
 VARIANT_OPTIONS = ("skip_from", "decoder_actions", "lower_cores", "feed_predictions", "render_weight",
-                   "motion_weight")
+                   "motion_weight", "warp_skip")
 # The options that say how the modules below the top run (`--top-stage` keeps the preset's),
 # and the variants that change them or the shapes of those modules' weights.
 LOWER_MODULE_OPTIONS = ("skip_from", "decoder_actions", "lower_cores")
-LOWER_MODULE_VARIANTS = ("skip_previous", "decoder_actions", "lower_cores", "wide")
+LOWER_MODULE_VARIANTS = ("skip_previous", "decoder_actions", "lower_cores", "wide", "warp")
 
 
 def recipe(name, config, protocol, keep=()):
@@ -201,6 +208,8 @@ def recipe(name, config, protocol, keep=()):
             settings["blend_bias"] = 0.0
         elif part == "bfloat16":
             config["dtype"] = "mixed_bfloat16"
+        elif part == "warp":
+            config["warp_skip"] = True
     return config, settings
 
 
@@ -265,6 +274,7 @@ def run_variant(name, config, metadata, settings, args, folder):
                                  seed=args.seed, data_dir=args.data_dir, protocol=protocol, verbose=0)
     by_count = {entry["num_modules"]: entry for entry in result["metrics"]}
     floor = result["metrics"][0][evaluation.COPY_LAST_FRAME]
+    response = _action_response(model, counts)
     return {
         "change": " and ".join(CHANGES[part] for part in name.split("+")),
         "config": {key: config[key] for key in ("module_channels", "beta", *VARIANT_OPTIONS) if key in config},
@@ -276,11 +286,24 @@ def run_variant(name, config, metadata, settings, args, folder):
                                 if "psnr_shuffled_actions" in e else {})}
                     for k, e in by_count.items()},
         "copy_last_frame": {"psnr": round(floor["psnr"], 3), "ssim": round(floor["ssim"], 4)},
+        **({"action_response": response} if response else {}),
         "videos": result["videos"],
         "horizon": result["horizon"],
         # CPU seconds buy different numbers of steps on different processors.
         "machine": {"processor": training.describe_processor(), "cores": os.cpu_count()},
     }
+
+
+def _action_response(model, counts):
+    """`bench_planning`'s action-response probe on 1 and K modules, by
+    module count, or `{}` where no simulator takes the model's actions."""
+    import bench_planning  # this script's folder is on the path
+
+    if model.action_dim not in bench_planning.PROBE_SCENES:
+        return {}
+    seeds = range(bench_planning.TEST_SEED, bench_planning.TEST_SEED + 4)
+    return {str(k): bench_planning.action_response(model.truncated(k), seeds)
+            for k in sorted({counts[0], counts[-1]})}
 
 
 def _callback_base():
@@ -344,8 +367,8 @@ def markdown_table(results):
         f"{any_entry['horizon']} predicted frames",
         "",
         f"| variant | steps ({stages}) | PSNR 1..{top} modules | SSIM {top} modules "
-        f"| PSNR {top} − copy | actions worth ({top} modules) |",
-        "|---|---|---|---|---|---|",
+        f"| PSNR {top} − copy | actions worth ({top} modules) | spread 1 / {top} modules |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, entry in variants.items():
         steps = "/".join(str(s["steps"]) for s in entry["training"]["stages"].values())
@@ -356,10 +379,13 @@ def markdown_table(results):
         # What another video's actions cost in PSNR (runs before it was measured: –).
         worth = ("–" if "psnr_shuffled_actions" not in full
                  else f"{full['psnr'] - full['psnr_shuffled_actions']:+.2f} dB")
+        response = entry.get("action_response", {})  # measured since the warp variant
+        spread = (" / ".join(f"{response[k]['spread']:.2f}" for k in ("1", str(top)))
+                  if set(response) == {"1", str(top)} else "–")
         lines.append(f"| {name} | {steps} | {psnr} | {full['ssim']:.3f} "
-                     f"| {full['psnr'] - floor['psnr']:+.2f} | {worth} |")
+                     f"| {full['psnr'] - floor['psnr']:+.2f} | {worth} | {spread} |")
     floor = any_entry["copy_last_frame"]
-    lines.append(f"| copy last frame | – | {floor['psnr']:.2f} | {floor['ssim']:.3f} | 0 | – |")
+    lines.append(f"| copy last frame | – | {floor['psnr']:.2f} | {floor['ssim']:.3f} | 0 | – | – |")
     return "\n".join(lines)
 
 

@@ -421,6 +421,16 @@ PROBE_SCENES = {
 }
 
 
+def action_response(model, seeds, horizon=None, simulators=2):
+    """`{"spread", "psnr"}` of `model` on fixed pushes from the scenes of
+    `seeds` (see the docstring above), in simulators of its own."""
+    if model.action_dim not in PROBE_SCENES:
+        raise ValueError(f"no simulator here takes {model.action_dim}-d actions")
+    probe = PROBE_SCENES[model.action_dim]
+    with _Simulators(simulators, (probe.module, probe.simulator)) as task:
+        return _action_response(task, model, seeds, horizon or model.horizon)
+
+
 def _action_response(task, model, seeds, horizon):
     """`{"spread", "psnr"}` of `model` on fixed pushes (see the docstring
     above), in its action size's `PROBE_SCENES` entry."""
