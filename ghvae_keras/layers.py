@@ -41,12 +41,14 @@ def warp(image, flow):
     wx, wy = (x - x0)[..., None], (y - y0)[..., None]
     x0, y0 = ops.cast(x0, "int32"), ops.cast(y0, "int32")
     x1, y1 = ops.minimum(x0 + 1, width - 1), ops.minimum(y0 + 1, height - 1)
-    pixels = ops.reshape(image, (-1, height * width, channels))
+    # One gather from all the batch's pixels: half the time of a gather per
+    # example (take_along_axis), most of it in the backward pass.
+    first_pixel = ops.arange(ops.shape(image)[0], dtype="int32") * (height * width)
+    first_pixel = ops.reshape(first_pixel, (-1, 1, 1))
+    pixels = ops.reshape(image, (-1, channels))
 
     def at(yy, xx):
-        index = ops.reshape(yy * width + xx, (-1, height * width, 1))
-        index = ops.repeat(index, channels, axis=-1)
-        return ops.reshape(ops.take_along_axis(pixels, index, axis=1), (-1, height, width, channels))
+        return ops.take(pixels, first_pixel + yy * width + xx, axis=0)
 
     top = at(y0, x0) * (1.0 - wx) + at(y0, x1) * wx
     bottom = at(y1, x0) * (1.0 - wx) + at(y1, x1) * wx

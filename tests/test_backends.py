@@ -32,8 +32,9 @@ np.savez(out, frames=np.asarray(training["frames"]), kl=np.asarray(training["kl"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
-def test_jax_forward_pass_matches_tensorflow(tiny_config, tmp_path):
-    model = GHVAE(**tiny_config, sampling="mode")
+@pytest.mark.parametrize("options", [{}, {"warp_skip": True}], ids=["plain", "warp_skip"])
+def test_jax_forward_pass_matches_tensorflow(tiny_config, tmp_path, options):
+    model = GHVAE(**tiny_config, **options, sampling="mode")
     perturb_zero_init(model)
     model.save_weights(str(tmp_path / "model.weights.h5"))
     (tmp_path / "config.json").write_text(json.dumps(model.get_config()))

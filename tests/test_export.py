@@ -10,8 +10,8 @@ from tiny_data import TINY, perturb_zero_init
 HORIZON = 3
 
 
-def tiny_model(action_dim=3):
-    model = GHVAE(**TINY, action_dim=action_dim, horizon=HORIZON, seed=5)
+def tiny_model(action_dim=3, **options):
+    model = GHVAE(**TINY, action_dim=action_dim, horizon=HORIZON, seed=5, **options)
     perturb_zero_init(model)  # so that latents and actions reach the frames
     return model
 
@@ -69,6 +69,14 @@ def test_tflite_matches_keras_on_the_same_noise(model, tmp_path):
     assert got.shape == (2, HORIZON, 16, 16, 3)
     np.testing.assert_allclose(got, keras_frames(model, inputs), atol=1e-4)
     # Builtin ops only: no Flex (TensorFlow) custom ops in the flatbuffer.
+    assert b"Flex" not in path.read_bytes()
+
+
+def test_tflite_of_a_model_that_warps_its_skip_frame_matches_keras(tmp_path):
+    model = tiny_model(warp_skip=True)  # the flow's gathers must convert to builtin ops too
+    path = export.export_tflite(model, tmp_path / "model.tflite", batch=2)
+    inputs = inputs_for(model, 2)
+    np.testing.assert_allclose(run_tflite(path, inputs), keras_frames(model, inputs), atol=1e-4)
     assert b"Flex" not in path.read_bytes()
 
 

@@ -21,7 +21,9 @@ loses (near 0 dB when the predictions ignore the actions); and, where a
 simulator takes its actions, `tools/bench_planning.py`'s action-response
 probe runs on 1 and K modules: the "spread" of their predictions over 9
 fixed pushes, as a fraction of the real frames' (1 = the scene moves as
-much as the actions move it).
+much as the actions move it). `--fvd` adds the FVD of K modules and of
+copy-last-frame (one sample per video; the I3D weights of `python -m
+ghvae_keras.metrics.convert_i3d`).
 
 Variants (`--variants`, comma-separated; default all that apply):
 
@@ -110,6 +112,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--redo", action="store_true", help="train variants already in --out again")
+    parser.add_argument("--fvd", action="store_true",
+                        help="also the FVD of K modules and of copy-last-frame (one sample per video)")
     parser.add_argument("--top-stage", action="store_true",
                         help="train only the top module, over the preset's shipped modules below it")
     args = parser.parse_args(argv)
@@ -275,17 +279,26 @@ def run_variant(name, config, metadata, settings, args, folder):
     by_count = {entry["num_modules"]: entry for entry in result["metrics"]}
     floor = result["metrics"][0][evaluation.COPY_LAST_FRAME]
     response = _action_response(model, counts)
+    if args.fvd:
+        # One sample a video: I3D, not the model, dominates FVD's cost on a CPU.
+        scored = evaluation.evaluate(model, settings["data"], "test", num_modules=counts[-1],
+                                     max_videos=args.videos, seed=args.seed, data_dir=args.data_dir,
+                                     protocol=protocol, verbose=0)["metrics"][0]
+        by_count[counts[-1]]["fvd"] = scored["fvd"]
+        floor = {**floor, "fvd": scored[evaluation.COPY_LAST_FRAME]["fvd"]}
     return {
         "change": " and ".join(CHANGES[part] for part in name.split("+")),
         "config": {key: config[key] for key in ("module_channels", "beta", *VARIANT_OPTIONS) if key in config},
         "training": {**train, "stages": stages, "wall": round(train_wall, 1),
                      "cpu": round(sum(s["cpu"] for s in stages.values()), 1)},
         "modules": {str(k): {"psnr": round(e["psnr"], 3), "ssim": round(e["ssim"], 4),
+                             **({"fvd": round(e["fvd"], 1)} if e.get("fvd") is not None else {}),
                              "psnr_per_frame": [round(v, 2) for v in e["psnr_per_frame"]],
                              **({"psnr_shuffled_actions": round(e["psnr_shuffled_actions"], 3)}
                                 if "psnr_shuffled_actions" in e else {})}
                     for k, e in by_count.items()},
-        "copy_last_frame": {"psnr": round(floor["psnr"], 3), "ssim": round(floor["ssim"], 4)},
+        "copy_last_frame": {"psnr": round(floor["psnr"], 3), "ssim": round(floor["ssim"], 4),
+                            **({"fvd": round(floor["fvd"], 1)} if floor.get("fvd") is not None else {})},
         **({"action_response": response} if response else {}),
         "videos": result["videos"],
         "horizon": result["horizon"],
@@ -296,10 +309,16 @@ def run_variant(name, config, metadata, settings, args, folder):
 
 def _action_response(model, counts):
     """`bench_planning`'s action-response probe on 1 and K modules, by
-    module count, or `{}` where no simulator takes the model's actions."""
-    import bench_planning  # this script's folder is on the path
+    module count, or `{}` where no simulator takes the model's actions and
+    frame size."""
+    import importlib.util
 
-    if model.action_dim not in bench_planning.PROBE_SCENES:
+    from ghvae_keras.sim import episodes
+
+    spec = importlib.util.spec_from_file_location("bench_planning", ROOT / "tools" / "bench_planning.py")
+    bench_planning = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_planning)
+    if model.action_dim not in bench_planning.PROBE_SCENES or model.image_size != episodes.IMAGE_SIZE:
         return {}
     seeds = range(bench_planning.TEST_SEED, bench_planning.TEST_SEED + 4)
     return {str(k): bench_planning.action_response(model.truncated(k), seeds)
@@ -367,8 +386,9 @@ def markdown_table(results):
         f"{any_entry['horizon']} predicted frames",
         "",
         f"| variant | steps ({stages}) | PSNR 1..{top} modules | SSIM {top} modules "
-        f"| PSNR {top} − copy | actions worth ({top} modules) | spread 1 / {top} modules |",
-        "|---|---|---|---|---|---|---|",
+        f"| PSNR {top} − copy | actions worth ({top} modules) | spread 1 / {top} modules "
+        f"| FVD {top} modules |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, entry in variants.items():
         steps = "/".join(str(s["steps"]) for s in entry["training"]["stages"].values())
@@ -382,10 +402,13 @@ def markdown_table(results):
         response = entry.get("action_response", {})  # measured since the warp variant
         spread = (" / ".join(f"{response[k]['spread']:.2f}" for k in ("1", str(top)))
                   if set(response) == {"1", str(top)} else "–")
+        fvd = f"{full['fvd']:.0f}" if "fvd" in full else "–"  # with --fvd
         lines.append(f"| {name} | {steps} | {psnr} | {full['ssim']:.3f} "
-                     f"| {full['psnr'] - floor['psnr']:+.2f} | {worth} | {spread} |")
-    floor = any_entry["copy_last_frame"]
-    lines.append(f"| copy last frame | – | {floor['psnr']:.2f} | {floor['ssim']:.3f} | 0 | – | – |")
+                     f"| {full['psnr'] - floor['psnr']:+.2f} | {worth} | {spread} | {fvd} |")
+    floor = next((entry["copy_last_frame"] for entry in variants.values() if "fvd" in entry["copy_last_frame"]),
+                 any_entry["copy_last_frame"])
+    fvd = f"{floor['fvd']:.0f}" if "fvd" in floor else "–"
+    lines.append(f"| copy last frame | – | {floor['psnr']:.2f} | {floor['ssim']:.3f} | 0 | – | – | {fvd} |")
     return "\n".join(lines)
 
 

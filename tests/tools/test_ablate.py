@@ -1,0 +1,54 @@
+"""tools/ablate.py on a tiny preset."""
+
+import json
+
+import pytest
+
+from ghvae_keras import GHVAE, zoo
+from presets import load_tool, run_tool, tiny_metadata
+
+
+def test_a_variants_name_says_everything_it_changes():
+    ablate = load_tool("ablate")
+    protocol = {"context": 2, "train_future": 10, "eval_future": 28}
+    shipped = {"module_channels": [8, 8], "beta": 1e-4, "feed_predictions": True, "motion_weight": 10.0}
+    config, settings = ablate.recipe("cosine_lr+warp", shipped, protocol)
+    # Options a variant can change start at GHVAE's defaults, whatever the preset ships with.
+    assert (config["feed_predictions"], config["motion_weight"], config["warp_skip"]) == (False, 0.0, True)
+    assert settings["cosine_lr"] and settings["sequence_length"] == 12
+    config, settings = ablate.recipe("feed_predictions+motion_loss+long_clips", shipped, protocol)
+    assert (config["feed_predictions"], config["motion_weight"], config["warp_skip"]) == (True, 10.0, False)
+    assert settings["sequence_length"] == 30
+
+
+@pytest.mark.slow  # two variants trained greedily for a few steps and evaluated, at 16x16
+def test_ablate_trains_each_variant_for_the_same_cpu_seconds_and_tabulates_them(tmp_path, capsys):
+    import tensorflow_datasets as tfds
+
+    metadata = tiny_metadata(name="tiny-bair")
+    metadata["data"]["stand_in"]["name"] = "bair"  # TFDS mock data stands in for the simulator
+    model = GHVAE(image_size=16, module_channels=(8, 8), latent_channels=2, action_dim=4,
+                  context_length=2, horizon=3)
+    zoo.save_preset(model, tmp_path / "zoo" / "tiny-bair", metadata, include_weights=False)
+    out = tmp_path / "ablation.json"
+    argv = ["--preset", "tiny-bair", "--zoo", str(tmp_path / "zoo"), "--variants", "base,warp",
+            "--budget", "2", "--videos", "3", "--samples", "1", "--out", str(out)]
+    with tfds.testing.mock_data(num_examples=4):
+        code, _ = run_tool("ablate", argv, capsys)
+    assert code == 0
+    results = json.loads(out.read_text())
+    assert list(results["variants"]) == ["base", "warp"]
+    for name, entry in results["variants"].items():
+        assert entry["config"]["warp_skip"] == (name == "warp")
+        assert set(entry["modules"]) == {"1", "2"}
+        assert all(stage["steps"] >= 2 and stage["cpu"] >= 1.0 for stage in entry["training"]["stages"].values())
+        # Another video's actions were tried; the 16x16 model has no simulator for the spread.
+        assert "psnr_shuffled_actions" in entry["modules"]["2"] and "action_response" not in entry
+    table = load_tool("ablate").markdown_table(results)
+    assert "| warp |" in table and "spread 1 / 2 modules" in table
+    # A rerun keeps what is there; other settings are refused rather than mixed in.
+    with tfds.testing.mock_data(num_examples=4):
+        assert run_tool("ablate", argv, capsys)[0] == 0
+        with pytest.raises(SystemExit, match="holds results for"):
+            run_tool("ablate", argv[:-1] + [str(out), "--seed", "1"], capsys)
+    assert json.loads(out.read_text())["variants"] == results["variants"]
