@@ -33,7 +33,7 @@ def test_ablate_trains_each_variant_for_the_same_cpu_seconds_and_tabulates_them(
     out = tmp_path / "ablation.json"
     argv = ["--preset", "tiny-bair", "--zoo", str(tmp_path / "zoo"), "--variants", "base,warp",
             "--budget", "2", "--videos", "3", "--samples", "1", "--out", str(out)]
-    with tfds.testing.mock_data(num_examples=4):
+    with tfds.testing.mock_data(num_examples=16):
         code, _ = run_tool("ablate", argv, capsys)
     assert code == 0
     results = json.loads(out.read_text())
@@ -47,7 +47,7 @@ def test_ablate_trains_each_variant_for_the_same_cpu_seconds_and_tabulates_them(
     table = load_tool("ablate").markdown_table(results)
     assert "| warp |" in table and "spread 1 / 2 modules" in table
     # A rerun keeps what is there; other settings are refused rather than mixed in.
-    with tfds.testing.mock_data(num_examples=4):
+    with tfds.testing.mock_data(num_examples=16):
         assert run_tool("ablate", argv, capsys)[0] == 0
         with pytest.raises(SystemExit, match="holds results for"):
             run_tool("ablate", argv[:-1] + [str(out), "--seed", "1"], capsys)
