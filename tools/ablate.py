@@ -169,7 +169,7 @@ VARIANT_OPTIONS = ("skip_from", "decoder_actions", "lower_cores", "feed_predicti
                    "motion_weight", "warp_skip")
 # The options that say how the modules below the top run (`--top-stage` keeps the preset's),
 # and the variants that change them or the shapes of those modules' weights.
-LOWER_MODULE_OPTIONS = ("skip_from", "decoder_actions", "lower_cores")
+LOWER_MODULE_OPTIONS = ("skip_from", "decoder_actions", "lower_cores", "warp_skip")
 LOWER_MODULE_VARIANTS = ("skip_previous", "decoder_actions", "lower_cores", "wide", "warp")
 
 
@@ -222,10 +222,10 @@ def _set_blend_bias(model, bias):
     not part of the config: trained weights override it)."""
     import numpy as np
 
-    out = model.ghvae_modules[0].decoder.out
-    values = np.array(out.bias)
-    values[-1] = bias
-    out.bias.assign(values)
+    decoder = model.ghvae_modules[0].decoder
+    values = np.array(decoder.out.bias)
+    values[decoder.output_channels] = bias  # after the colours (before a flow)
+    decoder.out.bias.assign(values)
 
 
 def initial_model(config, train, seed, shipped_from=None):

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from ghvae_keras import GHVAE, zoo
@@ -19,6 +20,11 @@ def test_a_variants_name_says_everything_it_changes():
     config, settings = ablate.recipe("feed_predictions+motion_loss+long_clips", shipped, protocol)
     assert (config["feed_predictions"], config["motion_weight"], config["warp_skip"]) == (True, 10.0, False)
     assert settings["sequence_length"] == 30
+    # open_blend starts the mask logit at 0, not a flow channel that follows it.
+    tiny = {"image_size": 16, "module_channels": [8, 8], "latent_channels": 2, "action_dim": 4}
+    config, settings = ablate.recipe("open_blend+warp", tiny, protocol)
+    model = ablate.initial_model(config, settings, seed=0)
+    assert np.array(model.ghvae_modules[0].decoder.out.bias).tolist() == [0.0] * 6
 
 
 @pytest.mark.slow  # two variants trained greedily for a few steps and evaluated, at 16x16
