@@ -321,8 +321,8 @@ def _action_response(model, counts):
     if model.action_dim not in bench_planning.PROBE_SCENES or model.image_size != episodes.IMAGE_SIZE:
         return {}
     seeds = range(bench_planning.TEST_SEED, bench_planning.TEST_SEED + 4)
-    return {str(k): bench_planning.action_response(model.truncated(k), seeds)
-            for k in sorted({counts[0], counts[-1]})}
+    return bench_planning.action_response({str(k): model.truncated(k) for k in sorted({counts[0], counts[-1]})},
+                                          seeds)
 
 
 def _callback_base():

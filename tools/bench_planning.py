@@ -421,14 +421,18 @@ PROBE_SCENES = {
 }
 
 
-def action_response(model, seeds, horizon=None, simulators=2):
-    """`{"spread", "psnr"}` of `model` on fixed pushes from the scenes of
-    `seeds` (see the docstring above), in simulators of its own."""
-    if model.action_dim not in PROBE_SCENES:
-        raise ValueError(f"no simulator here takes {model.action_dim}-d actions")
-    probe = PROBE_SCENES[model.action_dim]
+def action_response(models, seeds, horizon=None, simulators=2):
+    """`{name: {"spread", "psnr"}}` of each of `models` (`{name: GHVAE}`,
+    of one action size) on fixed pushes from the scenes of `seeds` (see the
+    docstring above), in one pool of simulators of its own."""
+    action_dims = {model.action_dim for model in models.values()}
+    if len(action_dims) != 1 or not action_dims <= PROBE_SCENES.keys():
+        raise ValueError(f"the models take actions of sizes {sorted(action_dims, key=str)}; the simulators "
+                         f"here take one of {sorted(PROBE_SCENES)}")
+    probe = PROBE_SCENES[action_dims.pop()]
     with _Simulators(simulators, (probe.module, probe.simulator)) as task:
-        return _action_response(task, model, seeds, horizon or model.horizon)
+        return {name: _action_response(task, model, seeds, horizon or model.horizon)
+                for name, model in models.items()}
 
 
 def _action_response(task, model, seeds, horizon):
