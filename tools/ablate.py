@@ -34,6 +34,7 @@ Variants (`--variants`, comma-separated; default all that apply):
     cosine_lr        learning rate 1e-3 decaying to 0 along a cosine over each stage's budget
     batch_16         batch 16
     beta_1e-3        beta 1e-3 (default 1e-4)
+    beta_3e-4        beta 3e-4
     beta_1e-5        beta 1e-5
     wide             twice the channels in every module
     lower_cores      the modules below the top keep predicting (GHVAE(lower_cores=True))
@@ -83,6 +84,7 @@ CHANGES = {
     "cosine_lr": "cosine learning-rate decay over each stage",
     "batch_16": "batch 16",
     "beta_1e-3": "beta 1e-3",
+    "beta_3e-4": "beta 3e-4",
     "beta_1e-5": "beta 1e-5",
     "wide": "twice the channels",
     "lower_cores": "the modules below the top keep predicting",
