@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from ghvae_keras import zoo
@@ -75,9 +76,19 @@ def test_a_preset_of_other_actions_than_the_push_tasks_runs_only_the_action_resp
                     "--horizon", "3")
     assert report["tiers"] == {}
     response = report["action_response"]["4_modules"]
-    assert response["spread"] > 0 and response["command"].endswith("--horizon 3")
+    assert response["spread"] > 0 and response["coarse_spread"] > 0
+    assert response["command"].endswith("--horizon 3")
     stored = json.loads((preset / "metadata.json").read_text())["planning"]
     # Its row replaces the stored one of the same method; the others are kept.
     assert stored["tiers"] == {} and stored["action_response"]["4_modules"] == response
     card = (preset / "README.md").read_text()
     assert "takes other actions than this model's" in card and "spread" in card
+
+
+def test_cells_average_blocks_of_pixels():
+    from presets import load_tool
+
+    videos = np.arange(2 * 16 * 16 * 3, dtype=np.float32).reshape(1, 2, 16, 16, 3)
+    cells = load_tool("bench_planning")._cells(videos)
+    assert cells.shape == (1, 2, 2, 2, 3)
+    np.testing.assert_allclose(cells[0, 1, 1, 0], videos[0, 1, 8:, :8].mean(axis=(0, 1)))
