@@ -226,16 +226,22 @@ class TemporalCore(keras.layers.Layer):
     features of frame t. Call it once per time step.
 
     Args:
-        filters: channels of the hidden and cell state.
+        filters: channels of the hidden and cell state (and of the
+            features it is given).
         action_dim: size of an action, or `None` for action-free video.
         kernel_size: size of the gate convolution.
+        action_film: the action also scales each channel of the features
+            and of the hidden state (by 1 + a linear map of it, zero at the
+            start), so that it can act where those channels say the arm
+            is, not only add the same to every place.
     """
 
-    def __init__(self, filters, action_dim=None, kernel_size=3, **kwargs):
+    def __init__(self, filters, action_dim=None, kernel_size=3, action_film=False, **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
         self.action_dim = action_dim
         self.kernel_size = kernel_size
+        self.action_film = bool(action_film and action_dim)
         # A forget-gate bias of 1 lets the state persist from the start.
         bias = [0.0] * filters + [1.0] * filters + [0.0] * (2 * filters)
         self.gates = _conv(
@@ -249,6 +255,12 @@ class TemporalCore(keras.layers.Layer):
     def build(self, features_shape, action_shape=None, state_shape=None):
         channels = features_shape[-1] + (self.action_dim or 0) + self.filters
         self.gates.build(_with_channels(features_shape, channels))
+        if self.action_film:  # one scale per feature channel, then one per hidden channel
+            self.film = keras.layers.Dense(
+                features_shape[-1] + self.filters, use_bias=False, kernel_initializer="zeros",
+                name="film", dtype=self.dtype_policy,
+            )
+            self.film.build((None, self.action_dim))
 
     def initial_state(self, features):
         zeros = ops.zeros_like(features[..., :1]) * ops.zeros((self.filters,), dtype=features.dtype)
@@ -258,10 +270,13 @@ class TemporalCore(keras.layers.Layer):
         if state is None:
             state = self.initial_state(features)
         hidden, cell = state
-        parts = [features]
+        parts = [features, hidden]
+        if self.action_film:
+            scales = 1.0 + self.film(action)[:, None, None, :]
+            parts = [part * scale for part, scale in
+                     zip(parts, ops.split(scales, [features.shape[-1]], axis=-1))]
         if self.action_dim:
-            parts.append(ops.ones_like(features[..., :1]) * action[:, None, None, :])
-        parts.append(hidden)
+            parts.insert(1, ops.ones_like(features[..., :1]) * action[:, None, None, :])
         gates = self.gates(ops.concatenate(parts, axis=-1))
         i, f, o, g = ops.split(gates, 4, axis=-1)
         cell = ops.sigmoid(f) * cell + ops.sigmoid(i) * ops.tanh(g)
@@ -274,6 +289,7 @@ class TemporalCore(keras.layers.Layer):
             "filters": self.filters,
             "action_dim": self.action_dim,
             "kernel_size": self.kernel_size,
+            "action_film": self.action_film,
         }
 
 
@@ -411,6 +427,8 @@ class GHVAEModule(keras.layers.Layer):
             skip shows.
         warp_skip: the pixel decoder moves the skip frame along a flow it
             predicts (`Decoder`); module 1 only.
+        action_film: the action also scales the temporal core's channels
+            (`TemporalCore`).
 
     Example:
 
@@ -432,6 +450,7 @@ class GHVAEModule(keras.layers.Layer):
         seed=None,
         decoder_actions=False,
         warp_skip=False,
+        action_film=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -445,13 +464,16 @@ class GHVAEModule(keras.layers.Layer):
         self.seed = seed
         self.decoder_actions = bool(decoder_actions)
         self.warp_skip = bool(warp_skip)
+        self.action_film = bool(action_film and action_dim)
         self.encoder = Encoder(filters, num_blocks, name="encoder", dtype=self.dtype_policy)
         self.decoder = Decoder(
             filters, output_channels, num_blocks, pixel_output,
             action_dim=action_dim if decoder_actions else None, warp_skip=warp_skip, name="decoder",
             dtype=self.dtype_policy,
         )
-        self.core = TemporalCore(filters, action_dim, name="core", dtype=self.dtype_policy)
+        self.core = TemporalCore(
+            filters, action_dim, action_film=self.action_film, name="core", dtype=self.dtype_policy
+        )
         self.prior = GaussianHead(
             latent_channels, filters, sampling, seed=seed, name="prior", dtype=self.dtype_policy
         )
@@ -492,4 +514,5 @@ class GHVAEModule(keras.layers.Layer):
             "seed": self.seed,
             "decoder_actions": self.decoder_actions,
             "warp_skip": self.warp_skip,
+            "action_film": self.action_film,
         }

@@ -67,6 +67,10 @@ class GHVAE(keras.Model):
             prediction, encoded, instead of the true frame (the posterior
             still sees the true next frame). Otherwise each frame is
             predicted from the true previous one (teacher forcing).
+        teacher_forced_fraction: with `feed_predictions`, this fraction of
+            each training batch's clips (its first rows) is still predicted
+            from the true previous frames: a rollout-trained model moves
+            less than its actions say, a teacher-forced one drifts.
         render_weight: weight of a second reconstruction term in training:
             each future frame decoded from the features the encoders make
             of it, with the skips that prediction gives the decoders, so
@@ -81,6 +85,9 @@ class GHVAE(keras.Model):
         warp_skip: the pixel decoder also predicts a flow field and blends
             the skip frame moved along it, not the skip frame as it is, so
             what moves can keep its edges (the flow starts at zero).
+        action_film: the action also scales each channel of the temporal
+            cores' inputs (1 + a linear map of the action, zero at the
+            start), so that it can move what those channels locate.
 
     Example:
 
@@ -112,9 +119,11 @@ class GHVAE(keras.Model):
         decoder_actions=False,
         lower_cores=False,
         feed_predictions=False,
+        teacher_forced_fraction=0.0,
         render_weight=0.0,
         motion_weight=0.0,
         warp_skip=False,
+        action_film=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -145,6 +154,12 @@ class GHVAE(keras.Model):
         self.decoder_actions = bool(decoder_actions and self.action_dim)
         self.lower_cores = bool(lower_cores)
         self.feed_predictions = bool(feed_predictions)
+        if not 0.0 <= teacher_forced_fraction <= 1.0:
+            raise ValueError(f"teacher_forced_fraction must be in [0, 1], got {teacher_forced_fraction}")
+        if teacher_forced_fraction and not feed_predictions:
+            raise ValueError("teacher_forced_fraction splits the batch of a model trained with "
+                             "feed_predictions=True; without it every clip is teacher-forced")
+        self.teacher_forced_fraction = float(teacher_forced_fraction)
         if render_weight < 0:
             raise ValueError(f"render_weight must be >= 0, got {render_weight}")
         self.render_weight = float(render_weight)
@@ -152,6 +167,7 @@ class GHVAE(keras.Model):
             raise ValueError(f"motion_weight must be >= 0, got {motion_weight}")
         self.motion_weight = float(motion_weight)
         self.warp_skip = bool(warp_skip)
+        self.action_film = bool(action_film and self.action_dim)
         self.active_modules = len(module_channels) if active_modules is None else active_modules
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ghvae_modules = [
@@ -166,6 +182,7 @@ class GHVAE(keras.Model):
                 seed=None if seed is None else seed + 2 * k + 1,
                 decoder_actions=self.decoder_actions,
                 warp_skip=self.warp_skip and k == 0,
+                action_film=self.action_film,
                 name=f"module_{k + 1}",
                 dtype=self.dtype_policy,
             )
@@ -455,6 +472,12 @@ class GHVAE(keras.Model):
             frames.append(self._decode(top, skips, residuals, action))
             if t < steps - 2:
                 current = self._encode(ops.stop_gradient(frames[-1]))
+                if self.teacher_forced_fraction:
+                    batch = ops.shape(frames[-1])[0]
+                    forced = ops.arange(batch) < ops.cast(
+                        ops.round(self.teacher_forced_fraction * ops.cast(batch, "float32")), "int32")
+                    current = [ops.where(ops.reshape(forced, (-1, 1, 1, 1)), f[:, t + 1], c)
+                               for f, c in zip(features, current)]
         return ops.stack(frames, axis=1), kl
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
@@ -657,9 +680,11 @@ class GHVAE(keras.Model):
             "decoder_actions": self.decoder_actions,
             "lower_cores": self.lower_cores,
             "feed_predictions": self.feed_predictions,
+            "teacher_forced_fraction": self.teacher_forced_fraction,
             "render_weight": self.render_weight,
             "motion_weight": self.motion_weight,
             "warp_skip": self.warp_skip,
+            "action_film": self.action_film,
         }
 
 

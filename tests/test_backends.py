@@ -32,7 +32,11 @@ np.savez(out, frames=np.asarray(training["frames"]), kl=np.asarray(training["kl"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
-@pytest.mark.parametrize("options", [{}, {"warp_skip": True}], ids=["plain", "warp_skip"])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"warp_skip": True}, {"action_film": True, "feed_predictions": True, "teacher_forced_fraction": 0.5}],
+    ids=["plain", "warp_skip", "action_film_half_teacher_forced"],
+)
 def test_jax_forward_pass_matches_tensorflow(tiny_config, tmp_path, options):
     model = GHVAE(**tiny_config, **options, sampling="mode")
     perturb_zero_init(model)

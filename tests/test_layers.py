@@ -23,6 +23,7 @@ def _roundtrip(layer):
         layers.Decoder(8, 3, pixel_output=True),
         layers.Decoder(8, 3, pixel_output=True, warp_skip=True),
         layers.TemporalCore(8, action_dim=4, kernel_size=5),
+        layers.TemporalCore(8, action_dim=4, action_film=True),
         layers.GaussianHead(2, 8, sampling="mode", seed=3),
         layers.Predictor(8, num_blocks=2),
         layers.GHVAEModule(8, 3, 2, action_dim=4, pixel_output=True, seed=1),
@@ -100,6 +101,31 @@ def test_temporal_core_uses_actions():
     a, _ = core(features, np.zeros((2, 2), "float32"))
     b, _ = core(features, np.ones((2, 2), "float32"))
     assert not np.allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b))
+
+
+def test_an_action_film_starts_as_the_plain_core_and_scales_each_channel_by_the_action():
+    rng = np.random.default_rng(0)
+    features = rng.random((2, 4, 4, 5)).astype("float32")
+    action = rng.uniform(-1, 1, (2, 3)).astype("float32")
+    state = tuple(rng.random((2, 4, 4, 6)).astype("float32") for _ in range(2))
+    plain = layers.TemporalCore(6, action_dim=3)
+    film = layers.TemporalCore(6, action_dim=3, action_film=True)
+    plain.build(features.shape)
+    film.build(features.shape)
+    film.gates.set_weights(plain.gates.get_weights())
+    np.testing.assert_allclose(film(features, action, state)[0], plain(features, action, state)[0], atol=1e-6)
+    # Scales that double feature channel 0 and zero hidden channel 2 when action[0] = 1:
+    # the same as the plain core given those inputs.
+    kernel = np.zeros((3, 11), "float32")
+    kernel[0, 0], kernel[0, 5 + 2] = 1.0, -1.0
+    film.film.set_weights([kernel])
+    one = np.array([[1.0, 0.0, 0.0]] * 2, "float32")
+    scaled_features, scaled_hidden = features.copy(), state[0].copy()
+    scaled_features[..., 0] *= 2
+    scaled_hidden[..., 2] = 0
+    np.testing.assert_allclose(film(features, one, state)[0],
+                               plain(scaled_features, one, (scaled_hidden, state[1]))[0], atol=1e-5)
+    assert not layers.TemporalCore(6, action_film=True).action_film  # no actions, nothing to scale by
 
 
 def test_gaussian_head_modes():

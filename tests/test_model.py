@@ -193,6 +193,17 @@ def test_motion_weight_weighs_each_pixels_error_by_how_much_it_changes(tiny_conf
         GHVAE(**tiny_config, motion_weight=-1)
 
 
+def _predicts_as_then_trains(model, plain):
+    """Asserts that `model` predicts as `plain` does, then trains it for a step."""
+    clips = make_clips(batch=2, steps=5)
+    np.testing.assert_allclose(model.predict_video(clips["frames"][:, :2], clips["actions"], horizon=3),
+                               plain.predict_video(clips["frames"][:, :2], clips["actions"], horizon=3),
+                               atol=1e-5)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    noise = {name: np.zeros((2,) + shape, "float32") for name, shape in model.noise_shapes(3).items()}
+    model.fit({**clips, **noise}, epochs=1, batch_size=2, verbose=0)
+
+
 def test_warp_skip_gives_the_pixel_decoder_alone_a_flow_that_training_moves(tiny_config):
     model = GHVAE(**tiny_config, warp_skip=True)
     decoders = [module.decoder for module in model.ghvae_modules]
@@ -205,15 +216,46 @@ def test_warp_skip_gives_the_pixel_decoder_alone_a_flow_that_training_moves(tiny
         value = np.zeros(target.shape, "float32")
         value[..., :source.shape[-1]] = ops.convert_to_numpy(source)
         target.assign(value)
-    clips = make_clips(batch=2, steps=5)
-    np.testing.assert_allclose(model.predict_video(clips["frames"][:, :2], clips["actions"], horizon=3),
-                               plain.predict_video(clips["frames"][:, :2], clips["actions"], horizon=3),
-                               atol=1e-5)
-    model.compile(optimizer=keras.optimizers.Adam(1e-2))
-    noise = {name: np.zeros((2,) + shape, "float32") for name, shape in model.noise_shapes(3).items()}
-    model.fit({**clips, **noise}, epochs=1, batch_size=2, verbose=0)
+    _predicts_as_then_trains(model, plain)
     flow_kernel = ops.convert_to_numpy(decoders[0].out.kernel)[..., 4:]
     assert np.abs(flow_kernel).max() > 0
+
+
+def test_action_film_gives_every_core_a_scale_that_starts_at_one_and_training_moves(tiny_config):
+    model = GHVAE(**tiny_config, action_film=True)
+    assert all(module.core.action_film for module in model.ghvae_modules)
+    config = model.get_config()
+    assert config["action_film"] and GHVAE.from_config(config).get_config() == config
+    assert not GHVAE(**{**tiny_config, "action_dim": None}, action_film=True).action_film
+    # Untrained, every scale is 1: the model predicts as one without them.
+    plain = GHVAE(**tiny_config)
+    for source, target in zip(plain.weights, [w for w in model.weights if "film" not in w.path], strict=True):
+        target.assign(source)
+    _predicts_as_then_trains(model, plain)
+    top = model.ghvae_modules[model.active_modules - 1].core.film
+    assert np.abs(ops.convert_to_numpy(top.kernel)).max() > 0
+
+
+def test_teacher_forced_rows_of_a_rollout_trained_batch_are_predicted_from_the_true_frames(tiny_config):
+    clips = make_clips(batch=2, steps=5)
+    models = {}
+    for name, options in {"forced": {}, "rollout": {"feed_predictions": True},
+                          "half": {"feed_predictions": True, "teacher_forced_fraction": 0.5}}.items():
+        models[name] = GHVAE(**tiny_config, **options)
+        perturb_zero_init(models[name])
+    for model in list(models.values())[1:]:
+        model.set_weights(models["forced"].get_weights())
+    noise = {name: np.zeros((2,) + shape, "float32") for name, shape in models["forced"].noise_shapes(3).items()}
+    frames = {name: ops.convert_to_numpy(model({**clips, **noise}, training=True)["frames"])
+              for name, model in models.items()}
+    assert not np.allclose(frames["forced"], frames["rollout"], atol=1e-4)
+    np.testing.assert_allclose(frames["half"][0], frames["forced"][0], atol=1e-5)
+    np.testing.assert_allclose(frames["half"][1], frames["rollout"][1], atol=1e-5)
+    assert GHVAE.from_config(models["half"].get_config()).teacher_forced_fraction == 0.5
+    with pytest.raises(ValueError, match="feed_predictions"):
+        GHVAE(**tiny_config, teacher_forced_fraction=0.5)
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        GHVAE(**tiny_config, feed_predictions=True, teacher_forced_fraction=1.5)
 
 
 def test_noise_input_is_used(tiny_config):

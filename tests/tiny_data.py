@@ -43,10 +43,13 @@ def episodes(lengths, frames_key="video", actions_key="actions", actions_per_fra
 
 def perturb_zero_init(model, scale=0.2, seed=0):
     """Gives the zero-initialised output convolutions (predictors, decoders)
-    random kernels, and the pixel mask an even start, so that latents and
-    predictions reach the frames."""
+    and action films random kernels, and the pixel mask an even start, so
+    that latents, actions and predictions reach the frames."""
     rng = np.random.default_rng(seed)
     for module in model.ghvae_modules:
+        if module.core.action_film:
+            film = module.core.film.kernel
+            film.assign(rng.normal(0, scale, film.shape).astype("float32"))
         for conv in (module.predictor.out, module.decoder.out):
             conv.kernel.assign(rng.normal(0, scale, conv.kernel.shape).astype("float32"))
             conv.bias.assign(np.zeros(conv.bias.shape, "float32"))

@@ -47,6 +47,11 @@ Variants (`--variants`, comma-separated; default all that apply):
                      from the previous frame (GHVAE(motion_weight=10))
     warp             the pixel decoder blends the skip frame moved along a flow field it
                      predicts (GHVAE(warp_skip=True))
+    action_film      the action also scales each channel of the temporal cores' inputs
+                     (GHVAE(action_film=True); action-conditioned presets)
+    half_teacher_forced  with feed_predictions, half of each batch's clips are still
+                     predicted from the true previous frames
+                     (GHVAE(teacher_forced_fraction=0.5))
 
 Variants combine with `+`: `skip_previous+cosine_lr`.
 
@@ -95,7 +100,11 @@ CHANGES = {
     "motion_loss_30": "each pixel's error weighted three times as much by how much it changes",
     "bfloat16": "training computes in bfloat16 (mixed_bfloat16: weights, loss and evaluation in float32)",
     "warp": "the pixel decoder blends the skip frame moved along a flow field it predicts",
+    "action_film": "the action also scales the temporal cores' channels",
+    "half_teacher_forced": "half of each batch's clips predicted from the true previous frames",
 }
+# The variants that change how the model uses actions.
+ACTION_VARIANTS = ("decoder_actions", "action_film")
 # A moving arm changes its pixels by about 0.2-0.5: they weigh 3-6 times the still background.
 MOTION_WEIGHT = 10.0
 
@@ -131,13 +140,13 @@ def main(argv=None):
     config = json.loads((folder / zoo.CONFIG_FILE).read_text())["config"]
     action_conditioned = bool(config.get("action_dim"))
     names = (args.variants.split(",") if args.variants else
-             [name for name in CHANGES if action_conditioned or name != "decoder_actions"])
+             [name for name in CHANGES if action_conditioned or name not in ACTION_VARIANTS])
     for name in names:
         for part in name.split("+"):
             if part not in CHANGES:
                 parser.error(f"unknown variant {part!r}; choose from {', '.join(CHANGES)}")
-            if part == "decoder_actions" and not action_conditioned:
-                parser.error(f"{args.preset} has no actions: decoder_actions does not apply")
+            if part in ACTION_VARIANTS and not action_conditioned:
+                parser.error(f"{args.preset} has no actions: {part} does not apply")
             if args.top_stage and part in LOWER_MODULE_VARIANTS:
                 parser.error(f"{part} changes how the shipped lower modules run: it does not apply "
                              "with --top-stage")
@@ -168,11 +177,11 @@ def main(argv=None):
 # that a variant's name says everything it changes (robonet-4mod ships with
 # feed_predictions).
 VARIANT_OPTIONS = ("skip_from", "decoder_actions", "lower_cores", "feed_predictions", "render_weight",
-                   "motion_weight", "warp_skip")
+                   "motion_weight", "warp_skip", "action_film", "teacher_forced_fraction")
 # The options that say how the modules below the top run (`--top-stage` keeps the preset's),
 # and the variants that change them or the shapes of those modules' weights.
-LOWER_MODULE_OPTIONS = ("skip_from", "decoder_actions", "lower_cores", "warp_skip")
-LOWER_MODULE_VARIANTS = ("skip_previous", "decoder_actions", "lower_cores", "wide", "warp")
+LOWER_MODULE_OPTIONS = ("skip_from", "decoder_actions", "lower_cores", "warp_skip", "action_film")
+LOWER_MODULE_VARIANTS = ("skip_previous", "decoder_actions", "lower_cores", "wide", "warp", "action_film")
 
 
 def recipe(name, config, protocol, keep=()):
@@ -216,6 +225,10 @@ def recipe(name, config, protocol, keep=()):
             config["dtype"] = "mixed_bfloat16"
         elif part == "warp":
             config["warp_skip"] = True
+        elif part == "action_film":
+            config["action_film"] = True
+        elif part == "half_teacher_forced":
+            config["teacher_forced_fraction"] = 0.5
     return config, settings
 
 
