@@ -49,9 +49,9 @@ Variants (`--variants`, comma-separated; default all that apply):
                      predicts (GHVAE(warp_skip=True))
     action_film      the action also scales each channel of the temporal cores' inputs
                      (GHVAE(action_film=True); action-conditioned presets)
-    half_teacher_forced  with feed_predictions, half of each batch's clips are still
+    half_teacher_forced  feed_predictions for half of each batch's clips; the other half
                      predicted from the true previous frames
-                     (GHVAE(teacher_forced_fraction=0.5))
+                     (GHVAE(feed_predictions=True, teacher_forced_fraction=0.5))
 
 Variants combine with `+`: `skip_previous+cosine_lr`.
 
@@ -101,7 +101,8 @@ CHANGES = {
     "bfloat16": "training computes in bfloat16 (mixed_bfloat16: weights, loss and evaluation in float32)",
     "warp": "the pixel decoder blends the skip frame moved along a flow field it predicts",
     "action_film": "the action also scales the temporal cores' channels",
-    "half_teacher_forced": "half of each batch's clips predicted from the true previous frames",
+    "half_teacher_forced": "training predicts half of each batch's clips from the model's own previous "
+                           "frames, half from the true ones",
 }
 # The variants that change how the model uses actions.
 ACTION_VARIANTS = ("decoder_actions", "action_film")
@@ -228,7 +229,7 @@ def recipe(name, config, protocol, keep=()):
         elif part == "action_film":
             config["action_film"] = True
         elif part == "half_teacher_forced":
-            config["teacher_forced_fraction"] = 0.5
+            config.update(feed_predictions=True, teacher_forced_fraction=0.5)
     return config, settings
 
 

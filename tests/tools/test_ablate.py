@@ -25,6 +25,12 @@ def test_a_variants_name_says_everything_it_changes():
     config, settings = ablate.recipe("open_blend+warp", tiny, protocol)
     model = ablate.initial_model(config, settings, seed=0)
     assert np.array(model.ghvae_modules[0].decoder.out.bias).tolist() == [0.0] * 6
+    # Every variant alone, as the default run trains them, makes a model.
+    for name in ablate.CHANGES:
+        config, settings = ablate.recipe(name, tiny, protocol)
+        assert ablate.initial_model(config, settings, seed=0).ghvae_modules, name
+    config, _ = ablate.recipe("half_teacher_forced", tiny, protocol)
+    assert (config["feed_predictions"], config["teacher_forced_fraction"]) == (True, 0.5)
 
 
 @pytest.mark.slow  # two variants trained greedily for a few steps and evaluated, at 16x16
