@@ -451,6 +451,11 @@ class GHVAE(keras.Model):
         steps, context = features[0].shape[1], self.context_length
         states = {level: None for level in self.core_levels()}
         kl, frames = 0.0, []
+        forced = None  # the rows that see the true frames (`teacher_forced_fraction`)
+        if self.teacher_forced_fraction:
+            batch = ops.shape(features[0])[0]
+            rows = ops.cast(ops.round(self.teacher_forced_fraction * ops.cast(batch, "float32")), "int32")
+            forced = ops.reshape(ops.arange(batch) < rows, (-1, 1, 1, 1))
         for t in range(steps - 1):
             action = None if actions is None else actions[:, t]
             if t < context:
@@ -472,12 +477,8 @@ class GHVAE(keras.Model):
             frames.append(self._decode(top, skips, residuals, action))
             if t < steps - 2:
                 current = self._encode(ops.stop_gradient(frames[-1]))
-                if self.teacher_forced_fraction:
-                    batch = ops.shape(frames[-1])[0]
-                    forced = ops.arange(batch) < ops.cast(
-                        ops.round(self.teacher_forced_fraction * ops.cast(batch, "float32")), "int32")
-                    current = [ops.where(ops.reshape(forced, (-1, 1, 1, 1)), f[:, t + 1], c)
-                               for f, c in zip(features, current)]
+                if forced is not None:
+                    current = [ops.where(forced, f[:, t + 1], c) for f, c in zip(features, current)]
         return ops.stack(frames, axis=1), kl
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
