@@ -52,6 +52,8 @@ Variants (`--variants`, comma-separated; default all that apply):
     half_teacher_forced  feed_predictions for half of each batch's clips; the other half
                      predicted from the true previous frames
                      (GHVAE(feed_predictions=True, teacher_forced_fraction=0.5))
+    curriculum       each stage predicts from the true previous frames for the first half of
+                     its budget, then from its own (feed_predictions), with one optimizer
 
 Variants combine with `+`: `skip_previous+cosine_lr`.
 
@@ -103,6 +105,7 @@ CHANGES = {
     "action_film": "the action also scales the temporal cores' channels",
     "half_teacher_forced": "training predicts half of each batch's clips from the model's own previous "
                            "frames, half from the true ones",
+    "curriculum": "each stage trains teacher-forced for half its budget, then on its own rollout",
 }
 # The variants that change how the model uses actions.
 ACTION_VARIANTS = ("decoder_actions", "action_film")
@@ -196,7 +199,7 @@ def recipe(name, config, protocol, keep=()):
     config = {**config, **{option: defaults[option].default for option in VARIANT_OPTIONS
                            if option not in keep or option not in config}}
     settings = {"batch_size": 8, "sequence_length": protocol["context"] + protocol["train_future"],
-                "cosine_lr": False, "blend_bias": None}
+                "cosine_lr": False, "blend_bias": None, "rollout_from": None}
     for part in name.split("+"):
         if part == "skip_previous":
             config["skip_from"] = "previous"
@@ -230,6 +233,9 @@ def recipe(name, config, protocol, keep=()):
             config["action_film"] = True
         elif part == "half_teacher_forced":
             config.update(feed_predictions=True, teacher_forced_fraction=0.5)
+        elif part == "curriculum":
+            config["feed_predictions"] = True  # what the model ends its stages with
+            settings["rollout_from"] = 0.5
     return config, settings
 
 
@@ -276,7 +282,7 @@ def run_variant(name, config, metadata, settings, args, folder):
     stages = {}
     started = time.time()
     for stage in trained_stages:
-        budget = CpuBudget(share, 1e-3 if train["cosine_lr"] else None)
+        budget = CpuBudget(share, 1e-3 if train["cosine_lr"] else None, train["rollout_from"])
         # The budget ends a stage; the step count only has to be out of reach.
         training.fit_greedy(model, data, steps_per_stage=10**6, checkpoint_every=10**6, stages=[stage],
                             noise_seed=args.seed, callbacks=[budget], verbose=0)
@@ -350,15 +356,25 @@ def _callback_base():
 class CpuBudget(_callback_base()):
     """Stops a phase once it has spent `seconds` of process CPU time; with
     `cosine_from`, sets the learning rate along a cosine from that value to 0
-    over the budget (the CPU spent standing in for the step count)."""
+    over the budget (the CPU spent standing in for the step count). With
+    `rollout_from`, the phase trains teacher-forced until that fraction of
+    the budget is spent and on the model's own rollout after it
+    (`feed_predictions`), with the same optimizer."""
 
-    def __init__(self, seconds, cosine_from=None):
+    def __init__(self, seconds, cosine_from=None, rollout_from=None):
         super().__init__()
-        self.seconds, self.cosine_from = seconds, cosine_from
+        self.seconds, self.cosine_from, self.rollout_from = seconds, cosine_from, rollout_from
         self.steps, self.loss = 0, None
+
+    def set_model(self, model):
+        super().set_model(model)
+        if self.rollout_from is not None:
+            # Before fit traces its training step, which reads the option.
+            model.feed_predictions = False
 
     def on_train_begin(self, logs=None):
         self.cpu_start = self.wall_start = None
+        self.switch_cpu = None  # the CPU time of the step that traces the rollout
 
     @property
     def cpu(self):
@@ -369,6 +385,11 @@ class CpuBudget(_callback_base()):
         return 0.0 if self.wall_start is None else time.time() - self.wall_start
 
     def on_train_batch_begin(self, batch, logs=None):
+        if (self.rollout_from is not None and not self.model.feed_predictions and self.cpu_start is not None
+                and self.cpu >= self.rollout_from * self.seconds):
+            self.model.feed_predictions = True
+            self.model.make_train_function(force=True)  # fit calls the new one from the next step
+            self.switch_cpu, self.switch_wall = time.process_time(), time.time()
         if self.cosine_from is not None:
             fraction = min(1.0, self.cpu / self.seconds)
             self.model.optimizer.learning_rate = (
@@ -381,6 +402,11 @@ class CpuBudget(_callback_base()):
             # The clock starts after the first step, which traces the graph and
             # fills the shuffle buffer: a fixed cost that long runs amortise.
             self.cpu_start, self.wall_start = time.process_time(), time.time()
+        elif self.switch_cpu is not None:
+            # Like the first step's, the retrace is a fixed cost: off the clock.
+            self.cpu_start += time.process_time() - self.switch_cpu
+            self.wall_start += time.time() - self.switch_wall
+            self.switch_cpu = None
         elif self.cpu >= self.seconds:
             self.model.stop_training = True
 

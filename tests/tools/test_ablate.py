@@ -64,3 +64,32 @@ def test_ablate_trains_each_variant_for_the_same_cpu_seconds_and_tabulates_them(
         with pytest.raises(SystemExit, match="holds results for"):
             run_tool("ablate", argv[:-1] + [str(out), "--seed", "1"], capsys)
     assert json.loads(out.read_text())["variants"] == results["variants"]
+
+
+def test_the_curriculum_switches_to_the_rollout_midway_with_the_same_optimizer(monkeypatch):
+    import keras
+
+    from ghvae_keras import training
+    from tiny_data import TINY, make_dataset
+
+    ablate = load_tool("ablate")
+    traced = []
+    for name in ("_predict_teacher_forced", "_predict_fed_back"):
+        def traced_path(self, *args, name=name, original=getattr(GHVAE, name)):
+            traced.append(name)
+            return original(self, *args)
+        monkeypatch.setattr(GHVAE, name, traced_path)
+    optimizer_steps = []
+
+    class OptimizerSteps(keras.callbacks.Callback):
+        def on_train_end(self, logs=None):
+            optimizer_steps.append(int(self.model.optimizer.iterations.numpy()))
+
+    model = GHVAE(**TINY, action_dim=3, horizon=3, feed_predictions=True)
+    budget = ablate.CpuBudget(0.4, cosine_from=1e-3, rollout_from=0.5)
+    training.fit_greedy(model, make_dataset(steps=5).repeat(), steps_per_stage=10**6, checkpoint_every=10**6,
+                        stages=[1], callbacks=[budget, OptimizerSteps()], verbose=0)
+    # The step traced at the start is teacher-forced; the rollout's is traced once, midway.
+    assert traced == ["_predict_teacher_forced", "_predict_fed_back"] and model.feed_predictions
+    assert budget.steps >= 3 and budget.cpu >= 0.4
+    assert optimizer_steps == [budget.steps]
