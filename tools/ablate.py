@@ -234,7 +234,7 @@ def recipe(name, config, protocol, keep=()):
         elif part == "half_teacher_forced":
             config.update(feed_predictions=True, teacher_forced_fraction=0.5)
         elif part == "curriculum":
-            config["feed_predictions"] = True  # what the model ends its stages with
+            config["feed_predictions"] = False  # until CpuBudget turns it on
             settings["rollout_from"] = 0.5
     return config, settings
 
@@ -282,6 +282,8 @@ def run_variant(name, config, metadata, settings, args, folder):
     stages = {}
     started = time.time()
     for stage in trained_stages:
+        if train["rollout_from"] is not None:
+            model.feed_predictions = False  # each stage starts teacher-forced
         budget = CpuBudget(share, 1e-3 if train["cosine_lr"] else None, train["rollout_from"])
         # The budget ends a stage; the step count only has to be out of reach.
         training.fit_greedy(model, data, steps_per_stage=10**6, checkpoint_every=10**6, stages=[stage],
@@ -357,20 +359,14 @@ class CpuBudget(_callback_base()):
     """Stops a phase once it has spent `seconds` of process CPU time; with
     `cosine_from`, sets the learning rate along a cosine from that value to 0
     over the budget (the CPU spent standing in for the step count). With
-    `rollout_from`, the phase trains teacher-forced until that fraction of
-    the budget is spent and on the model's own rollout after it
-    (`feed_predictions`), with the same optimizer."""
+    `rollout_from`, a model that starts teacher-forced turns to its own
+    rollout (`feed_predictions`) once that fraction of the budget is spent,
+    with the same optimizer."""
 
     def __init__(self, seconds, cosine_from=None, rollout_from=None):
         super().__init__()
         self.seconds, self.cosine_from, self.rollout_from = seconds, cosine_from, rollout_from
         self.steps, self.loss = 0, None
-
-    def set_model(self, model):
-        super().set_model(model)
-        if self.rollout_from is not None:
-            # Before fit traces its training step, which reads the option.
-            model.feed_predictions = False
 
     def on_train_begin(self, logs=None):
         self.cpu_start = self.wall_start = None

@@ -85,7 +85,7 @@ def test_the_curriculum_switches_to_the_rollout_midway_with_the_same_optimizer(m
         def on_train_end(self, logs=None):
             optimizer_steps.append(int(self.model.optimizer.iterations.numpy()))
 
-    model = GHVAE(**TINY, action_dim=3, horizon=3, feed_predictions=True)
+    model = GHVAE(**TINY, action_dim=3, horizon=3)
     budget = ablate.CpuBudget(0.4, cosine_from=1e-3, rollout_from=0.5)
     training.fit_greedy(model, make_dataset(steps=5).repeat(), steps_per_stage=10**6, checkpoint_every=10**6,
                         stages=[1], callbacks=[budget, OptimizerSteps()], verbose=0)
