@@ -384,7 +384,7 @@ class CpuBudget(_callback_base()):
         if (self.rollout_from is not None and not self.model.feed_predictions and self.cpu_start is not None
                 and self.cpu >= self.rollout_from * self.seconds):
             self.model.feed_predictions = True
-            self.model.make_train_function(force=True)  # fit calls the new one from the next step
+            self.model.make_train_function(force=True)  # fit calls it for this very step
             self.switch_cpu, self.switch_wall = time.process_time(), time.time()
         if self.cosine_from is not None:
             fraction = min(1.0, self.cpu / self.seconds)
