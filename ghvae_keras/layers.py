@@ -276,6 +276,7 @@ class TemporalCore(keras.layers.Layer):
             parts = [part * scale for part, scale in
                      zip(parts, ops.split(scales, [features.shape[-1]], axis=-1))]
         if self.action_dim:
+            # Between them: the gates' kernel takes features, action, hidden, in that order.
             parts.insert(1, ops.ones_like(features[..., :1]) * action[:, None, None, :])
         gates = self.gates(ops.concatenate(parts, axis=-1))
         i, f, o, g = ops.split(gates, 4, axis=-1)
